@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SPTE_CLI_H
+#define SPTE_CLI_H
+
+#include <glib.h>
+
+/*
+ * Monotonic time (ns) at which this process started, for the start-up
+ * figure: the caller's exec time when it passes SPTE_T0_NS (the benchmark
+ * does, as Firecracker's boot timer takes the launcher's timestamp), else
+ * the first instruction of main().
+ */
+extern gint64 spte_t0_ns;
+
+/* Subcommands: argv[0] is the subcommand's name; return the exit status. */
+int spte_cmd_run(int argc, char **argv);
+
+/* Parse options; on error print "spte CMD: message" and return FALSE. */
+gboolean spte_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,
+			char ***argv);
+
+/* Print "spte CMD: message" for @error on stderr. */
+void spte_cli_error(const char *cmd, const GError *error);
+
+/* Path of a file shipped with spte (the agent...): see agent lookup docs. */
+char *spte_find_agent(GError **error);
+
+#endif
