@@ -106,18 +106,6 @@ static void verify_words(const uint64_t *p, uint64_t words, uint64_t pattern,
 	res->bad_words = bad;
 }
 
-/* FNV-1a over 64-bit words: cheap, order sensitive, same on both sides. */
-static uint64_t checksum_words(const uint64_t *p, uint64_t words)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (words--) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void touch_pages(uint64_t gpa, uint64_t pages, int write)
 {
 	for (uint64_t i = 0; i < pages; i++) {
@@ -189,7 +177,7 @@ static void run_command(void)
 			res->status = SPTE_STATUS_MISMATCH;
 		break;
 	case SPTE_OP_CHECKSUM:
-		res->value = checksum_words(p, words);
+		res->value = spte_fnv1a64_words(p, words);
 		break;
 	case SPTE_OP_CRASH:
 		crash();

@@ -73,6 +73,28 @@ static void print_startup(const struct startup *s, const struct spte_vcpu *vcpu)
 	       (vcpu->boot_ns - s->vcpu_ready) * ms);
 }
 
+/* The VMM's view of guest RAM must hold what the guest saw. */
+static gboolean check_host_checksum(struct spte_vm *vm,
+				    const struct spte_step *step,
+				    const struct spte_guest_result *res,
+				    GString *line)
+{
+	const guint64 *hva = spte_vm_gpa_to_hva(vm, step->gpa,
+						step->pages * 4096);
+	guint64 host;
+
+	if (!hva)
+		return TRUE;	/* the agent already refused the range */
+	host = spte_fnv1a64_words(hva, step->pages * 512);
+	if (host == res->value) {
+		g_string_append(line, ", host agrees");
+		return TRUE;
+	}
+	g_string_append_printf(line, ", FAILED: the host's view gives %#018"
+			       G_GINT64_MODIFIER "x", host);
+	return FALSE;
+}
+
 static gboolean run_agent_step(struct spte_vcpu *vcpu,
 			       const struct spte_step *step,
 			       const struct run_opts *o, gboolean *ok,
@@ -90,6 +112,9 @@ static gboolean run_agent_step(struct spte_vcpu *vcpu,
 		return FALSE;
 	}
 	if (!spte_step_describe_result(step, &res, line))
+		*ok = FALSE;
+	else if (step->op == SPTE_OP_CHECKSUM &&
+		 !check_host_checksum(vcpu->vm, step, &res, line))
 		*ok = FALSE;
 	if (o->stats)
 		g_string_append_printf(line, " [%.2f ms]",

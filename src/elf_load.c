@@ -91,6 +91,11 @@ static gboolean check_segment(const Elf64_Phdr *ph, guint i, gsize len,
 			       "(images load at %#llx-%#llx)", i, ph->p_vaddr,
 			       end, area, IMAGE_START, IMAGE_END);
 	}
+	if (end <= SPTE_RAM_MAX)
+		return invalid(error, "segment %u at %#lx-%#lx lies in guest RAM, "
+			       "which is kept for data (images load at "
+			       "%#llx-%#llx)", i, ph->p_vaddr, end,
+			       IMAGE_START, IMAGE_END);
 	return invalid(error, "segment %u at %#lx-%#lx is outside guest memory "
 		       "(images load at %#llx-%#llx)", i, ph->p_vaddr, end,
 		       IMAGE_START, IMAGE_END);

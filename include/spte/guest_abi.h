@@ -106,6 +106,22 @@ struct spte_mailbox {
 	char message[256];	/* NUL-terminated, for SPTE_UCALL_ABORT */
 };
 
+/*
+ * FNV-1a over 64-bit words: the agent's checksum, recomputed by the VMM over
+ * its own view of the same memory, so both sides must agree on it.
+ */
+static inline uint64_t spte_fnv1a64_words(const volatile uint64_t *p,
+					  uint64_t words)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (words--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 #endif /* !__ASSEMBLER__ */
 
 #endif /* SPTE_GUEST_ABI_H */

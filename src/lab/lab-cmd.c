@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lab-cmd.c - `spte lab`: options, then kernel -> initramfs -> control
+ * share -> QEMU -> exit status.
+ */
+#include <stdio.h>
+#include <unistd.h>
+#include <gio/gio.h>
+
+#include "lab.h"
+#include "lab-private.h"
+#include "lab-size.h"
+
+#define LAB_DEFAULT_MEM		(G_GUINT64_CONSTANT(1) << 30)
+#define LAB_DEFAULT_CPUS	2
+#define LAB_DEFAULT_TIMEOUT	600
+/* Below this the stock kernel plus initramfs does not boot reliably. */
+#define LAB_MIN_MEM		(G_GUINT64_CONSTANT(256) << 20)
+#define LAB_MAX_CPUS		64
+#define LAB_MAX_NUMA		8
+
+static void lab_opts_clear(struct lab_opts *o)
+{
+	g_clear_pointer(&o->share, g_free);
+	g_clear_pointer(&o->files, g_ptr_array_unref);
+	g_clear_pointer(&o->command, g_strfreev);
+}
+
+/* Fill @o from argv; on failure @error holds the one-line reason. */
+static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
+			   GError **error)
+{
+	g_autofree char *mem = NULL;
+	g_autofree char *share = NULL;
+	g_auto(GStrv) add = NULL;
+	g_auto(GStrv) rest = NULL;
+	g_auto(GStrv) args = NULL;
+	int cpus = LAB_DEFAULT_CPUS, numa = 0, timeout = LAB_DEFAULT_TIMEOUT;
+	gboolean verbose = FALSE;
+	g_autoptr(GOptionContext) ctx = NULL;
+	const GOptionEntry entries[] = {
+		{ "mem", 'm', 0, G_OPTION_ARG_STRING, &mem,
+		  "Guest memory (default 1G)", "SIZE" },
+		{ "cpus", 'c', 0, G_OPTION_ARG_INT, &cpus,
+		  "vCPUs (default 2)", "N" },
+		{ "numa", 0, 0, G_OPTION_ARG_INT, &numa,
+		  "Split memory and vCPUs into N NUMA nodes", "N" },
+		{ "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
+		  "Kill the VM after SEC seconds (default 600)", "SEC" },
+		{ "share", 's', 0, G_OPTION_ARG_FILENAME, &share,
+		  "Directory shared read-write and used as the working directory (default: .)",
+		  "DIR" },
+		{ "add", 'a', 0, G_OPTION_ARG_FILENAME_ARRAY, &add,
+		  "Also put FILE into the VM (/opt/spte/bin, *.ko in /opt/spte/modules)",
+		  "FILE" },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+		  "Show kernel messages and lab progress", NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest,
+		  NULL, "-- COMMAND [ARGS...]" },
+		{ NULL }
+	};
+	guint64 mem_bytes = LAB_DEFAULT_MEM;
+
+	ctx = g_option_context_new("- run a command inside the lab VM");
+	g_option_context_set_summary(ctx,
+		"Boots Debian's stock kernel under QEMU TCG (-cpu max: SVM with nested\n"
+		"paging, so kvm_amd loads inside), shares DIR read-write, runs COMMAND\n"
+		"there and exits with its status.  124: --timeout hit; 125: the VM died\n"
+		"before reporting a status; 126: the lab could not be started.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	/* Options end at the command, so `spte lab sh -c ...` keeps its -c. */
+	g_option_context_set_strict_posix(ctx, TRUE);
+
+	args = g_new0(char *, argc + 2);
+	args[0] = g_strdup("spte lab");
+	for (int i = 1; i < argc; i++)
+		args[i] = g_strdup(argv[i]);
+	if (!g_option_context_parse_strv(ctx, &args, error))
+		return FALSE;
+
+	if (!rest || !rest[0]) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+			    "no command given (usage: spte lab [OPTIONS] -- COMMAND [ARGS...])");
+		return FALSE;
+	}
+	if (mem && !lab_size_parse(mem, &mem_bytes, error))
+		return FALSE;
+	if (mem_bytes < LAB_MIN_MEM) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--mem %s is too small (at least 256M)", mem);
+		return FALSE;
+	}
+	if (cpus < 1 || cpus > LAB_MAX_CPUS) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--cpus %d out of range 1..%d", cpus, LAB_MAX_CPUS);
+		return FALSE;
+	}
+	if (numa < 0 || numa > LAB_MAX_NUMA || (numa > 0 &&
+	    (mem_bytes >> 20) / numa < 128)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--numa %d: need 1..%d nodes with at least 128M each",
+			    numa, LAB_MAX_NUMA);
+		return FALSE;
+	}
+	if (timeout < 1) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--timeout %d must be at least 1 second", timeout);
+		return FALSE;
+	}
+
+	o->share = g_canonicalize_filename(share ? share : ".", NULL);
+	{
+		/* The guest mounts the share at this path; resolve symlinks. */
+		g_autofree char *real = realpath(o->share, NULL);
+
+		if (!real || !g_file_test(real, G_FILE_TEST_IS_DIR)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY,
+				    "--share %s is not a directory", o->share);
+			return FALSE;
+		}
+		g_free(o->share);
+		o->share = g_steal_pointer(&real);
+	}
+
+	o->files = g_ptr_array_new_with_free_func(g_free);
+	lab_default_files(o->files, verbose);
+	for (char **a = add; a && *a; a++) {
+		if (!g_file_test(*a, G_FILE_TEST_IS_REGULAR)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "--add %s: no such file", *a);
+			return FALSE;
+		}
+		g_ptr_array_add(o->files, g_canonicalize_filename(*a, NULL));
+	}
+
+	o->mem_bytes = mem_bytes & ~((G_GUINT64_CONSTANT(1) << 20) - 1);
+	o->cpus = cpus;
+	o->numa = numa;
+	o->timeout_sec = timeout;
+	o->verbose = verbose;
+	o->command = g_steal_pointer(&rest);
+	return TRUE;
+}
+
+int spte_cmd_lab(int argc, char **argv)
+{
+	struct lab_opts opts = { 0 };
+	struct lab_kernel kernel = { 0 };
+	g_autoptr(GError) error = NULL;
+	g_autofree char *script_dir = NULL;
+	g_autofree char *initrd = NULL;
+	g_autofree char *ctl_dir = NULL;
+	g_autoptr(GPtrArray) qemu_argv = NULL;
+	g_autoptr(LabConsole) con = NULL;
+	enum lab_run_end end;
+	gboolean interactive = isatty(STDIN_FILENO);
+	gint64 t0, t_boot;
+	int qemu_status = -1;
+	int status = SPTE_LAB_EXIT_SETUP;
+
+	if (!parse_args(argc, argv, &opts, &error)) {
+		g_printerr("spte lab: %s\n", error->message);
+		lab_opts_clear(&opts);
+		return SPTE_LAB_EXIT_USAGE;
+	}
+
+	t0 = g_get_monotonic_time();
+	script_dir = lab_script_dir(&error);
+	if (!script_dir ||
+	    !lab_kernel_fetch(script_dir, &kernel, &error) ||
+	    !(initrd = lab_initramfs_build(script_dir, opts.files, &error)) ||
+	    !(ctl_dir = lab_ctl_create(&opts, &error)) ||
+	    !(qemu_argv = lab_qemu_argv(&opts, &kernel, initrd, ctl_dir,
+					interactive, &error))) {
+		g_printerr("spte lab: %s\n", error->message);
+		goto out;
+	}
+	if (opts.verbose) {
+		g_autofree char *cmdline = g_strjoinv(" ", (char **)qemu_argv->pdata);
+
+		g_printerr("spte lab: kernel %s, initramfs %s, prepared in %.2f s\n",
+			   kernel.kver, initrd,
+			   (g_get_monotonic_time() - t0) / 1e6);
+		g_printerr("spte lab: %s\n", cmdline);
+	}
+
+	fflush(stdout);
+	con = lab_console_new(opts.verbose);
+	t_boot = g_get_monotonic_time();
+	if (!lab_qemu_run(qemu_argv, &opts, interactive, con, &end,
+			  &qemu_status, &error)) {
+		g_printerr("spte lab: %s\n", error->message);
+		status = SPTE_LAB_EXIT_NO_STATUS;
+		goto out;
+	}
+	if (opts.verbose)
+		g_printerr("spte lab: VM ran for %.2f s\n",
+			   (g_get_monotonic_time() - t_boot) / 1e6);
+
+	if (end == LAB_RUN_TIMEOUT) {
+		g_printerr("spte lab: timed out after %d s (--timeout %d); VM killed\n",
+			   opts.timeout_sec, opts.timeout_sec);
+		status = SPTE_LAB_EXIT_TIMEOUT;
+	} else if (lab_ctl_read_status(ctl_dir, &status) ||
+		   lab_console_status(con, &status)) {
+		/* the command's own status */
+	} else {
+		g_printerr("spte lab: the VM exited (QEMU status %d) before reporting "
+			   "the command's exit status\n", qemu_status);
+		status = SPTE_LAB_EXIT_NO_STATUS;
+	}
+
+out:
+	lab_ctl_remove(ctl_dir);
+	lab_kernel_clear(&kernel);
+	lab_opts_clear(&opts);
+	return status;
+}

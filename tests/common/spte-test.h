@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SPTE_TEST_H
+#define SPTE_TEST_H
+
+#include <glib.h>
+#include <string.h>
+
+/*
+ * Shared by the test programs.  A missing /dev/kvm, QEMU or module may skip
+ * a test on a developer's laptop; under CI (CI or SPTE_NO_SKIP set) the
+ * same condition fails the test, since every CI machine has them.
+ */
+void spte_test_skip_or_fail(const char *reason);
+
+/* The spte binary under test (SPTE_BIN, set by meson). */
+const char *spte_test_bin(void);
+
+struct spte_test_run {
+	int status;		/* exit status, or 128 + signal */
+	char *out;
+	char *err;
+};
+
+/* Run `spte ARGS...` (NULL-terminated) and capture everything. */
+void spte_test_run(struct spte_test_run *r, const char *arg, ...)
+	G_GNUC_NULL_TERMINATED;
+void spte_test_run_clear(struct spte_test_run *r);
+
+/* Assert that @haystack contains @needle, printing both if not. */
+#define spte_assert_contains(haystack, needle)				\
+	do {								\
+		const char *h_ = (haystack), *n_ = (needle);		\
+		if (!h_ || !strstr(h_, n_))				\
+			g_error("expected '%s' in:\n%s", n_,		\
+				h_ ? h_ : "(null)");			\
+	} while (0)
+
+#endif

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Size and number parsing, and the --exec script parser. */
+#include "exec_script.h"
+#include "parse.h"
+#include "spte-test.h"
+#include "spte_error.h"
+
+static const struct {
+	const char *text;
+	guint64 value;
+} good_sizes[] = {
+	{ "4096", 4096 }, { "0x1000", 4096 }, { "4K", 4096 }, { "4k", 4096 },
+	{ "64M", 64ULL << 20 }, { "64MiB", 64ULL << 20 }, { "1G", 1ULL << 30 },
+	{ "2GB", 2ULL << 30 }, { "1T", 1ULL << 40 }, { "0", 0 },
+};
+
+static const struct {
+	const char *text;
+	const char *message;
+} bad_sizes[] = {
+	{ "", "missing value" },
+	{ "-1", "is not a number" },
+	{ " 1", "is not a number" },
+	{ "M", "is not a number" },
+	{ "12X", "unknown suffix" },
+	{ "1Mi", "unknown suffix" },
+	{ "99999999999999999999", "too large" },
+	{ "17179869184G", "too large" },
+};
+
+static void test_sizes(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(good_sizes); i++) {
+		g_autoptr(GError) error = NULL;
+		guint64 v = 1;
+
+		g_assert_true(spte_parse_size(good_sizes[i].text, "--mem", &v,
+					      &error));
+		g_assert_cmpuint(v, ==, good_sizes[i].value);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bad_sizes); i++) {
+		g_autoptr(GError) error = NULL;
+		guint64 v;
+
+		g_assert_false(spte_parse_size(bad_sizes[i].text, "--mem", &v,
+					       &error));
+		spte_assert_contains(error->message, "--mem");
+		spte_assert_contains(error->message, bad_sizes[i].message);
+	}
+}
+
+static void test_u64(void)
+{
+	g_autoptr(GError) error = NULL;
+	guint64 v;
+
+	g_assert_true(spte_parse_u64("0x200000", "GPA", &v, &error));
+	g_assert_cmphex(v, ==, 0x200000);
+	g_assert_false(spte_parse_u64("4K", "GPA", &v, &error));
+	spte_assert_contains(error->message, "'4K' is not a number");
+}
+
+static void test_script(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) steps = NULL;
+	const struct spte_step *s;
+
+	steps = spte_script_parse("fill 0x200000 256 0xa5; verify 0x200000 256 0xa5\n"
+				  "# a comment\n ; touch 0 4   write;checksum 0 1;"
+				  "fill 0 1 0x1122334455667788", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(steps->len, ==, 5);
+	s = steps->pdata[0];
+	g_assert_cmpstr(s->verb, ==, "fill");
+	g_assert_cmpuint(s->op, ==, SPTE_OP_FILL);
+	g_assert_cmphex(s->gpa, ==, 0x200000);
+	g_assert_cmpuint(s->pages, ==, 256);
+	g_assert_cmphex(s->pattern, ==, 0xa5a5a5a5a5a5a5a5ULL);
+	s = steps->pdata[1];
+	g_assert_cmpuint(s->op, ==, SPTE_OP_VERIFY);
+	s = steps->pdata[2];
+	g_assert_cmpuint(s->op, ==, SPTE_OP_TOUCH_WRITE);
+	g_assert_cmpuint(s->index, ==, 3);
+	g_assert_cmpstr(s->text, ==, "touch 0 4   write");
+	s = steps->pdata[3];
+	g_assert_cmpuint(s->op, ==, SPTE_OP_CHECKSUM);
+	s = steps->pdata[4];
+	g_assert_cmphex(s->pattern, ==, 0x1122334455667788ULL);
+}
+
+static const struct {
+	const char *script;
+	const char *message;
+} bad_scripts[] = {
+	{ "frobnicate 1 2", "step 1 'frobnicate 1 2': unknown command 'frobnicate'" },
+	{ "fill 0 1", "expected 'fill GPA PAGES PATTERN'" },
+	{ "fill 0 1 2 3", "expected 'fill GPA PAGES PATTERN'" },
+	{ "fill 0x1001 1 0", "GPA 0x1001 is not 4 KiB aligned" },
+	{ "fill 0 0 1", "PAGES 0 is out of range" },
+	{ "checksum 0 lots", "PAGES: 'lots' is not a number" },
+	{ "touch 0 1 sideways", "'sideways' is not read|write" },
+	{ "fill 0 1 1; verify 0 1 z", "step 2 'verify 0 1 z'" },
+};
+
+static void test_bad_scripts(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(bad_scripts); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) steps = spte_script_parse(bad_scripts[i].script,
+							       &error);
+
+		g_assert_null(steps);
+		g_assert_error(error, SPTE_ERROR, SPTE_ERROR_INVALID);
+		spte_assert_contains(error->message, bad_scripts[i].message);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/parse/size", test_sizes);
+	g_test_add_func("/parse/u64", test_u64);
+	g_test_add_func("/parse/script/good", test_script);
+	g_test_add_func("/parse/script/bad", test_bad_scripts);
+	return g_test_run();
+}
