@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Build spte_mirror.ko out of the meson build tree:
+#   kbuild.sh KDIR OUTDIR SRCDIR INCDIR
+# Copies the module sources and the two shared headers into
+# OUTDIR/kbuild (keeping the host/ + include/ layout), runs Kbuild there
+# with W=1, fails on any warning, and leaves OUTDIR/spte_mirror.ko.
+set -eu
+kdir=$1 out=$2 src=$3 inc=$4
+work=$out/kbuild
+
+mkdir -p "$work/host" "$work/include/uapi/linux" "$work/include/spte"
+cp "$src/Kbuild" "$src/Makefile" "$src"/*.c "$src"/*.h "$work/host/"
+cp "$inc/uapi/linux/spte_mirror.h" "$work/include/uapi/linux/"
+cp "$inc/spte/ept.h" "$work/include/spte/"
+
+log=$work/build.log
+if ! make -C "$work/host" KDIR="$kdir" W=1 KCFLAGS=-Werror modules \
+	>"$log" 2>&1; then
+	cat "$log" >&2
+	exit 1
+fi
+if grep -i 'warning:' "$log" >&2; then
+	echo "kbuild.sh: warnings in the module build (see above)" >&2
+	exit 1
+fi
+cp "$work/host/spte_mirror.ko" "$out/spte_mirror.ko"
