@@ -11,6 +11,7 @@
  * the first instruction of main().
  */
 extern gint64 spte_t0_ns;
+extern gint64 spte_main_ns;	/* when main() started */
 
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 int spte_cmd_run(int argc, char **argv);

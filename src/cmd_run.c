@@ -64,10 +64,12 @@ static void print_startup(const struct startup *s, const struct spte_vcpu *vcpu)
 	double ms = 1e-6;
 
 	printf("startup: %.2f ms from %s to the first guest instruction "
-	       "(vm+memory %.2f, image %.2f, vcpu %.2f, entry %.2f)\n",
+	       "(exec->main %.2f, vm+memory %.2f, image %.2f, vcpu %.2f, "
+	       "entry %.2f)\n",
 	       (vcpu->boot_ns - spte_t0_ns) * ms,
 	       g_getenv("SPTE_T0_NS") ? "exec" : "main()",
-	       (s->vm_ready - spte_t0_ns) * ms,
+	       (spte_main_ns - spte_t0_ns) * ms,
+	       (s->vm_ready - spte_main_ns) * ms,
 	       (s->image_loaded - s->vm_ready) * ms,
 	       (s->vcpu_ready - s->image_loaded) * ms,
 	       (vcpu->boot_ns - s->vcpu_ready) * ms);

@@ -15,6 +15,7 @@
 #endif
 
 gint64 spte_t0_ns;
+gint64 spte_main_ns;
 
 struct spte_command {
 	const char *name;
@@ -46,7 +47,7 @@ static void set_start_time(void)
 {
 	const char *t0 = getenv("SPTE_T0_NS");
 
-	spte_t0_ns = g_get_monotonic_time() * 1000;
+	spte_main_ns = spte_t0_ns = g_get_monotonic_time() * 1000;
 	if (t0) {
 		gint64 v = g_ascii_strtoll(t0, NULL, 10);
 
