@@ -54,7 +54,7 @@
 /* SPTE_MIRROR_VERSION: always succeeds, no input besides zeroes. */
 struct spte_mirror_version {
 	__u32 abi_version;	/* out: SPTE_MIRROR_ABI_VERSION */
-	__u32 kernel_version;	/* out: LINUX_VERSION_CODE built against */
+	__u32 kernel_version;	/* out: KERNEL_VERSION(maj, min, 0) built for */
 	__u64 callbacks;	/* out: bit (1 << SPTE_CB_x) per callback */
 	__u64 flags;		/* in: 0 */
 	__u64 max_slots;	/* out */
