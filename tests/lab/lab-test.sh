@@ -1,0 +1,109 @@
+#!/bin/sh
+# lab-test.sh SPTE_LAB CASE - one lab VM check, reported as TAP.
+#
+# Each case boots the lab VM (a few seconds under TCG) through the
+# standalone spte-lab binary and checks one property from the host side.
+# QEMU missing: a skip on a developer machine, a failure when $CI is set,
+# because CI must never pass by skipping the lab.  /dev/kvm on the host is
+# not needed at all: the lab runs on TCG.
+set -u
+
+lab=$1
+case_name=$2
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-lab-test.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/stdout
+err=$tmp/stderr
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); failed=1
+	echo "not ok $n - $1"
+	[ -s "$out" ] && sed 's/^/#   stdout: /' "$out"
+	[ -s "$err" ] && sed 's/^/#   stderr: /' "$err"
+	return 0
+}
+check() { # check DESCRIPTION COMMAND...
+	d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+# run [LAB OPTIONS] -- COMMAND...: sets $rc, output in $out/$err.
+run() {
+	"$lab" "$@" </dev/null >"$out" 2>"$err"
+	rc=$?
+}
+
+if ! command -v "${SPTE_LAB_QEMU:-qemu-system-x86_64}" >/dev/null 2>&1; then
+	if [ -n "${CI:-}" ]; then
+		echo "1..1"
+		echo "not ok 1 - qemu-system-x86_64 is missing on a CI machine (install qemu-system-x86)"
+		exit 1
+	fi
+	echo "1..0 # SKIP qemu-system-x86_64 not installed"
+	exit 0
+fi
+
+mkdir "$tmp/share"
+share=$tmp/share
+
+case $case_name in
+exit)
+	echo "1..5"
+	run --share "$share" -- true
+	check "'true' exits 0" [ "$rc" = 0 ]
+	run --share "$share" -- sh -c 'echo from-the-lab; exit 7'
+	check "'sh -c exit 7' exits 7" [ "$rc" = 7 ]
+	check "command output arrives without console noise" \
+		[ "$(cat "$out")" = from-the-lab ]
+	run --share "$share" -- sh -c 'printf partial; exit 3'
+	check "unterminated output survives the exit marker" \
+		[ "$rc:$(cat "$out")" = 3:partial ]
+	# The tty hangup at the end of the command's session must not eat
+	# output still in flight.
+	run --share "$share" -- seq 1 5000
+	check "5000 lines of output all arrive" \
+		[ "$(wc -l <"$out"):$(tail -n1 "$out")" = 5000:5000 ]
+	;;
+kvm)
+	echo "1..3"
+	run --share "$share" -- sh -c \
+		'cat /sys/module/kvm_amd/parameters/npt; [ -c /dev/kvm ] && echo dev-kvm-present'
+	check "lab exits 0" [ "$rc" = 0 ]
+	check "kvm_amd loaded with nested paging (npt=Y)" \
+		grep -qx '[Y1]' "$out"
+	check "/dev/kvm exists inside" grep -qx dev-kvm-present "$out"
+	;;
+share)
+	echo "1..3"
+	run --share "$share" -- sh -c 'echo written-inside >lab-out.txt; mkdir -p sub; echo x >sub/y; pwd'
+	check "lab exits 0" [ "$rc" = 0 ]
+	check "file written inside the share appears on the host" \
+		[ "$(cat "$share/lab-out.txt" 2>/dev/null)" = written-inside ]
+	check "the share is the working directory, at the host's path" \
+		[ "$(cat "$out")" = "$(cd "$share" && pwd -P)" ]
+	;;
+numa)
+	echo "1..2"
+	run --share "$share" --numa 2 -- ls /sys/devices/system/node
+	check "lab exits 0" [ "$rc" = 0 ]
+	nodes=$(tr ' \t' '\n\n' <"$out" | grep -c '^node[0-9][0-9]*$')
+	check "--numa 2 gives two nodes (saw $nodes)" [ "$nodes" = 2 ]
+	;;
+timeout)
+	echo "1..2"
+	run --share "$share" --timeout 20 -- sleep 1000
+	check "a hung command ends with status 124 (got $rc)" [ "$rc" = 124 ]
+	check "the message names the timeout" \
+		grep -q 'timed out after 20 s (--timeout 20)' "$err"
+	;;
+*)
+	echo "1..1"
+	echo "not ok 1 - unknown case $case_name"
+	exit 1
+	;;
+esac
+exit "$failed"
