@@ -388,7 +388,8 @@ char *spte_mirror_event_format(const struct spte_mirror_event *ev, char *buf,
 		     U(ev->time_ns % 1000000000),
 		     spte_mirror_callback_name(ev->callback),
 		     spte_mirror_event_name(ev->event),
-		     (ev->flags & SPTE_EVF_BLOCKABLE) ? "" : " (non-blockable)",
+		     (ev->callback > SPTE_CB_INVALIDATE_RANGE_END ||
+		      (ev->flags & SPTE_EVF_BLOCKABLE)) ? "" : " (non-blockable)",
 		     U(ev->hva_start), U(ev->hva_end));
 	if (n < 0 || (size_t)n >= len)
 		return buf;

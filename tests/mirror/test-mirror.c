@@ -1,0 +1,1263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * spte_mirror.ko against the real kernel: run inside the lab VM
+ * (`spte lab --add test-mirror -- test-mirror --tap`).  Loads
+ * /opt/spte/modules/spte_mirror.ko if no module is loaded; without the
+ * device every case skips.
+ *
+ * Every case ends with an audit of its mirror (no stale leaf, no W where
+ * the primary is read-only) and checks that the kernel did not WARN.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mirror/spte_mirror.h"
+
+#define PG 4096UL
+#define HUGE_2M (2UL << 20)
+#define MODULE_PATH "/opt/spte/modules/spte_mirror.ko"
+#define PARAM_SKIP "/sys/module/spte_mirror/parameters/skip_invalidate"
+#define TAINT_WARN (1UL << 9)
+
+static unsigned long taint_at_start;
+static int module_state = -1;	/* 1 loaded, 0 absent */
+
+/* ---- helpers ------------------------------------------------------- */
+
+static int sysfs_read_ul(const char *path, unsigned long *v)
+{
+	g_autofree char *s = NULL;
+
+	if (!g_file_get_contents(path, &s, NULL, NULL))
+		return -1;
+	*v = strtoul(s, NULL, 0);
+	return 0;
+}
+
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static unsigned long taint(void)
+{
+	unsigned long t = 0;
+
+	sysfs_read_ul("/proc/sys/kernel/tainted", &t);
+	return t;
+}
+
+static bool ensure_module(void)
+{
+	if (module_state >= 0)
+		return module_state;
+	if (access(SPTE_MIRROR_DEVICE, F_OK) != 0 &&
+	    access(MODULE_PATH, R_OK) == 0) {
+		if (system("insmod " MODULE_PATH) != 0)
+			g_printerr("# insmod %s failed\n", MODULE_PATH);
+	}
+	module_state = access(SPTE_MIRROR_DEVICE, F_OK) == 0;
+	return module_state;
+}
+
+static struct spte_mirror *mirror_open(void)
+{
+	struct spte_mirror *m = NULL;
+	int r;
+
+	if (!ensure_module()) {
+		g_test_skip(spte_mirror_strerror(-ENOENT));
+		return NULL;
+	}
+	r = spte_mirror_open(&m);
+	if (r) {
+		g_test_fail_printf("open: %s", spte_mirror_strerror(r));
+		return NULL;
+	}
+	return m;
+}
+
+/* The closing checks of every case: audit clean, no kernel warning. */
+static void mirror_done(struct spte_mirror *m)
+{
+	struct spte_mirror_audit a;
+
+	if (m) {
+		g_assert_cmpint(spte_mirror_audit(m, &a), ==, 0);
+		g_assert_cmpuint(a.stale_pfn, ==, 0);
+		g_assert_cmpuint(a.stale_unmapped, ==, 0);
+		g_assert_cmpuint(a.write_violations, ==, 0);
+		g_assert_cmpuint(a.level_violations, ==, 0);
+		spte_mirror_close(m);
+	}
+	g_assert_cmphex(taint() & TAINT_WARN, ==, taint_at_start & TAINT_WARN);
+}
+
+static void *map_anon(size_t size, int prot)
+{
+	void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	g_assert_true(p != MAP_FAILED);
+	return p;
+}
+
+/* A 2M-aligned anonymous region of @size (a multiple of 2M). */
+static void *map_aligned_2m(size_t size)
+{
+	uint8_t *p = map_anon(size + HUGE_2M, PROT_READ | PROT_WRITE);
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(HUGE_2M - 1));
+
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + size, (p + size + HUGE_2M) - (a + size));
+	return a;
+}
+
+/* PFN from /proc/self/pagemap, or 0 if not present. */
+static uint64_t pagemap_pfn(const void *va)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pread(fd, &e, 8, ((uintptr_t)va / PG) * 8), ==, 8);
+	close(fd);
+	if (!(e & (1ULL << 63)))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+static uint64_t kpageflags(uint64_t pfn)
+{
+	uint64_t f = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &f, 8, pfn * 8) != 8)
+		f = 0;
+	close(fd);
+	return f;
+}
+
+static struct spte_mirror_table *dump(struct spte_mirror *m)
+{
+	struct spte_mirror_table *t = NULL;
+
+	g_assert_cmpint(spte_mirror_dump(m, &t), ==, 0);
+	return t;
+}
+
+static uint64_t leaves_in(const struct spte_mirror_table *t, uint64_t gpa,
+			  uint64_t size)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < t->nr_leaves; i++)
+		if (t->leaves[i].gpa >= gpa && t->leaves[i].gpa < gpa + size)
+			n++;
+	return n;
+}
+
+/* Read every pending record (non-blocking). */
+static GArray *drain_events(struct spte_mirror *m)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct spte_mirror_event));
+	struct spte_mirror_event ev[64];
+	ssize_t n;
+
+	while ((n = spte_mirror_read_events(m, ev, 64, 0)) > 0)
+		g_array_append_vals(a, ev, n);
+	g_assert_cmpint(n, >=, 0);
+	return a;
+}
+
+/* Is there a start event of @type covering [gpa, gpa+size)? */
+static bool has_start(GArray *evs, uint32_t type, uint64_t gpa, uint64_t size)
+{
+	guint i;
+
+	for (i = 0; i < evs->len; i++) {
+		struct spte_mirror_event *e =
+			&g_array_index(evs, struct spte_mirror_event, i);
+
+		if (e->callback == SPTE_CB_INVALIDATE_RANGE_START &&
+		    e->event == type && e->gpa_start != SPTE_MIRROR_NONE &&
+		    e->gpa_start <= gpa && e->gpa_end >= gpa + size)
+			return true;
+	}
+	return false;
+}
+
+static guint count_cb(GArray *evs, uint32_t cb)
+{
+	guint i, n = 0;
+
+	for (i = 0; i < evs->len; i++)
+		if (g_array_index(evs, struct spte_mirror_event, i).callback == cb)
+			n++;
+	return n;
+}
+
+static void print_events(GArray *evs)
+{
+	char buf[256];
+	guint i;
+
+	for (i = 0; i < evs->len && i < 40; i++)
+		g_test_message("%s", spte_mirror_event_format(
+			&g_array_index(evs, struct spte_mirror_event, i),
+			buf, sizeof(buf)));
+}
+
+static void fill(void *p, size_t size, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		((uint8_t *)p)[i] = (uint8_t)(seed + i / PG);
+}
+
+/* ---- ABI -------------------------------------------------------- */
+
+static void test_abi_version(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_version v;
+
+	if (!m)
+		return;
+	g_assert_cmpint(spte_mirror_version(m, &v), ==, 0);
+	g_assert_cmpuint(v.abi_version, ==, SPTE_MIRROR_ABI_VERSION);
+	g_assert_true(v.callbacks & (1ULL << SPTE_CB_INVALIDATE_RANGE_START));
+	g_assert_true(v.callbacks & (1ULL << SPTE_CB_TEST_YOUNG));
+	if (v.kernel_version < ((6u << 16) | (10u << 8)))
+		g_assert_true(v.callbacks & (1ULL << SPTE_CB_CHANGE_PTE));
+	g_test_message("kernel 0x%x callbacks 0x%llx slots %llu",
+		       v.kernel_version, (unsigned long long)v.callbacks,
+		       (unsigned long long)v.max_slots);
+	mirror_done(m);
+}
+
+static void test_abi_wrong_mm(void)
+{
+	struct spte_mirror *m = mirror_open();
+	int status;
+	pid_t pid;
+
+	if (!m)
+		return;
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		struct spte_mirror_version v;
+
+		_exit(spte_mirror_version(m, &v) == -EIO ? 0 : 1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	mirror_done(m);
+}
+
+static int add_slot_raw(struct spte_mirror *m, struct spte_mirror_slot *s)
+{
+	return ioctl(spte_mirror_fd(m), SPTE_MIRROR_ADD_SLOT, s) ? -errno : 0;
+}
+
+static void test_abi_bad_slots(void)
+{
+	struct spte_mirror *m = mirror_open();
+	uint8_t *p;
+	struct {
+		const char *what;
+		uint64_t gpa, hva_off, size, flags, reserved;
+		int err;
+	} cases[] = {
+		{ "zero size", 0x100000, 0, 0, 0, 0, -EINVAL },
+		{ "gpa unaligned", 0x100800, 0, PG, 0, 0, -EINVAL },
+		{ "hva unaligned", 0x100000, 8, PG, 0, 0, -EINVAL },
+		{ "size unaligned", 0x100000, 0, PG + 1, 0, 0, -EINVAL },
+		{ "gpa wraps", ~0ULL - PG + 1, 0, 2 * PG, 0, 0, -EINVAL },
+		{ "gpa beyond 48 bits", 1ULL << 48, 0, PG, 0, 0, -EINVAL },
+		{ "unknown flag", 0x100000, 0, PG, 1ULL << 7, 0, -EINVAL },
+		{ "reserved", 0x100000, 0, PG, 0, 1, -EINVAL },
+	};
+	struct spte_mirror_slot s;
+	size_t i;
+
+	if (!m)
+		return;
+	p = map_anon(16 * PG, PROT_READ | PROT_WRITE);
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		memset(&s, 0, sizeof(s));
+		s.gpa = cases[i].gpa;
+		s.hva = (uintptr_t)p + cases[i].hva_off;
+		s.size = cases[i].size;
+		s.flags = cases[i].flags;
+		s.reserved[1] = cases[i].reserved;
+		g_test_message("case %s", cases[i].what);
+		g_assert_cmpint(add_slot_raw(m, &s), ==, cases[i].err);
+	}
+	/* hva wrap */
+	memset(&s, 0, sizeof(s));
+	s.gpa = 0x100000;
+	s.hva = ~0ULL - PG + 1;
+	s.size = 2 * PG;
+	g_assert_cmpint(add_slot_raw(m, &s), ==, -EINVAL);
+
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x100000, p, 8 * PG, 0, NULL),
+			==, 0);
+	/* identical, contained, overlapping head and tail: -EEXIST */
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x100000, p, 8 * PG, 0, NULL),
+			==, -EEXIST);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x102000, p, PG, 0, NULL),
+			==, -EEXIST);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0xff000, p, 2 * PG, 0, NULL),
+			==, -EEXIST);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x107000, p, 4 * PG, 0, NULL),
+			==, -EEXIST);
+	/* adjacent is fine, and an HVA alias too */
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x108000, p, 8 * PG, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_del_slot(m, 0x200000), ==, -ENOENT);
+	g_assert_cmpint(spte_mirror_del_slot(m, 0x108000), ==, 0);
+	g_assert_cmpint(spte_mirror_del_slot(m, 0x108000), ==, -ENOENT);
+	g_assert_cmpint(spte_mirror_del_slot(m, 0x100000), ==, 0);
+	munmap(p, 16 * PG);
+	mirror_done(m);
+}
+
+static void test_abi_unknown_ioctl(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_version v = { 0 };
+	int fd;
+
+	if (!m)
+		return;
+	fd = spte_mirror_fd(m);
+	errno = 0;
+	g_assert_cmpint(ioctl(fd, _IOWR(SPTE_MIRROR_IOC_MAGIC, 0x7f,
+					struct spte_mirror_version), &v), ==, -1);
+	g_assert_cmpint(errno, ==, ENOTTY);
+	g_assert_cmpint(ioctl(fd, _IOWR('x', 0x00, struct spte_mirror_version),
+			      &v), ==, -1);
+	g_assert_cmpint(errno, ==, ENOTTY);
+	/* right number, wrong size */
+	g_assert_cmpint(ioctl(fd, _IOWR(SPTE_MIRROR_IOC_MAGIC, 0x00, uint64_t),
+			      &v), ==, -1);
+	g_assert_cmpint(errno, ==, ENOTTY);
+	mirror_done(m);
+}
+
+static void test_abi_reserved(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_version v = { 0 };
+	struct spte_mirror_map mp = { .gpa = 0, .size = PG };
+	struct spte_mirror_counters c = { 0 };
+	struct spte_mirror_audit a = { 0 };
+	int fd;
+
+	if (!m)
+		return;
+	fd = spte_mirror_fd(m);
+	v.reserved[3] = 1;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_VERSION, &v), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	v.reserved[3] = 0;
+	v.flags = 1;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_VERSION, &v), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	mp.reserved[0] = 1;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_MAP, &mp), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	mp.reserved[0] = 0;
+	mp.flags = SPTE_MAP_SNAPSHOT | SPTE_MAP_WRITE;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_MAP, &mp), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	c.reserved[5] = 1;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_COUNTERS, &c), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	a.reserved[0] = 1;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_AUDIT, &a), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	/* no slot covers GPA 0 */
+	g_assert_cmpint(spte_mirror_map(m, 0, PG, 0, NULL), ==, -ENOENT);
+	mirror_done(m);
+}
+
+static void test_abi_attach(void)
+{
+	struct spte_mirror *m = mirror_open();
+	uint8_t *p, buf[16];
+	int to_child[2], to_parent[2], status;
+	char c = 0;
+	pid_t pid;
+
+	if (!m)
+		return;
+	p = map_anon(4 * PG, PROT_READ | PROT_WRITE);
+	memset(p, 0xaa, 4 * PG);
+	g_assert_cmpint(pipe(to_child), ==, 0);
+	g_assert_cmpint(pipe(to_parent), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		memset(p, 0x55, 4 * PG);	/* COW: the child's own pages */
+		if (write(to_parent[1], &c, 1) != 1)
+			_exit(1);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(1);
+		_exit(p[0] == 0x11 ? 0 : 2);
+	}
+	g_assert_cmpint(read(to_parent[0], &c, 1), ==, 1);
+	g_assert_cmpint(spte_mirror_attach(m, 999999999), ==, -ESRCH);
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, 4 * PG, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_attach(m, getpid()), ==, -EBUSY);
+	g_assert_cmpint(spte_mirror_read(m, 0, buf, sizeof(buf)), ==, 0);
+	g_assert_cmpuint(buf[0], ==, 0x55);	/* the child's memory */
+	g_assert_cmpuint(p[0], ==, 0xaa);
+	memset(buf, 0x11, sizeof(buf));
+	g_assert_cmpint(spte_mirror_write(m, 0, buf, sizeof(buf)), ==, 0);
+	g_assert_cmpuint(p[0], ==, 0xaa);
+	g_assert_cmpint(write(to_child[1], &c, 1), ==, 1);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	/* the child's exit released the mirror: nothing left */
+	{
+		g_autoptr(GArray) evs = drain_events(m);
+		struct spte_mirror_table *t = dump(m);
+
+		g_assert_cmpuint(count_cb(evs, SPTE_CB_RELEASE), ==, 1);
+		g_assert_cmpuint(t->nr_leaves, ==, 0);
+		spte_mirror_table_free(t);
+	}
+	g_assert_cmpint(spte_mirror_map(m, 0, PG, 0, NULL), ==, -ESRCH);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	munmap(p, 4 * PG);
+	mirror_done(m);
+}
+
+/* ---- map -------------------------------------------------------- */
+
+static void test_map_pagemap(void)
+{
+	struct spte_mirror *m = mirror_open();
+	const size_t n = 64;
+	struct spte_mirror_table *t;
+	struct spte_mirror_map res;
+	uint8_t *p;
+	size_t i;
+
+	if (!m)
+		return;
+	p = map_anon(n * PG, PROT_READ | PROT_WRITE);
+	madvise(p, n * PG, MADV_NOHUGEPAGE);
+	fill(p, n * PG, 1);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x40000000, p, n * PG, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x40000000, n * PG, 0, &res), ==, 0);
+	g_assert_cmpuint(res.mapped_4k, ==, n);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, n);
+	for (i = 0; i < n; i++) {
+		const struct spte_mirror_leaf *l =
+			spte_mirror_table_find(t, 0x40000000 + i * PG);
+
+		g_assert_nonnull(l);
+		g_assert_cmpuint(l->level, ==, 1);
+		g_assert_cmphex(spte_ept_pfn(l->entry), ==,
+				pagemap_pfn(p + i * PG));
+		g_assert_true(l->entry & SPTE_EPT_W);
+		g_assert_cmpuint(spte_ept_memtype(l->entry), ==,
+				 SPTE_EPT_MT_WB);
+		g_assert_cmphex(l->hva, ==, (uintptr_t)p + i * PG);
+	}
+	g_assert_cmpuint(t->table_pages[0], ==, 1);
+	g_assert_cmpuint(t->table_pages[3], ==, 1);
+	spte_mirror_table_free(t);
+	/* table pages are freed when emptied */
+	g_assert_cmpint(spte_mirror_unmap(m, 0x40000000, n * PG, NULL), ==, 0);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 0);
+	g_assert_cmpuint(t->table_pages[0] + t->table_pages[1] +
+			 t->table_pages[2], ==, 0);
+	spte_mirror_table_free(t);
+	munmap(p, n * PG);
+	mirror_done(m);
+}
+
+static void test_map_write_only_if_writable(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_table *t;
+	const struct spte_mirror_leaf *l;
+	uint8_t *p, *ro;
+	volatile uint8_t sink;
+
+	if (!m)
+		return;
+	p = map_anon(4 * PG, PROT_READ | PROT_WRITE);
+	madvise(p, 4 * PG, MADV_NOHUGEPAGE);
+	sink = p[0];			/* read fault: the shared zero page */
+	(void)sink;
+	p[PG] = 1;			/* write fault: a private page */
+	ro = map_anon(PG, PROT_READ | PROT_WRITE);
+	ro[0] = 7;
+	g_assert_cmpint(mprotect(ro, PG, PROT_READ), ==, 0);
+
+	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, 4 * PG, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x10000, ro, PG, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0, 2 * PG, SPTE_MAP_SNAPSHOT, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x10000, PG, 0, NULL), ==, 0);
+	t = dump(m);
+	l = spte_mirror_table_find(t, 0);
+	g_assert_nonnull(l);
+	g_assert_false(l->entry & SPTE_EPT_W);	/* zero page */
+	g_assert_cmphex(spte_ept_pfn(l->entry), ==, pagemap_pfn(p));
+	l = spte_mirror_table_find(t, PG);
+	g_assert_nonnull(l);
+	g_assert_true(l->entry & SPTE_EPT_W);
+	l = spte_mirror_table_find(t, 0x10000);
+	g_assert_nonnull(l);
+	g_assert_false(l->entry & SPTE_EPT_W);
+	spte_mirror_table_free(t);
+	/* a write fault on a read-only VMA fails */
+	g_assert_cmpint(spte_mirror_map(m, 0x10000, PG, SPTE_MAP_WRITE, NULL),
+			<, 0);
+	/* a write fault breaks the zero page like a device write */
+	g_assert_cmpint(spte_mirror_map(m, 0, PG, SPTE_MAP_WRITE, NULL), ==, 0);
+	t = dump(m);
+	l = spte_mirror_table_find(t, 0);
+	g_assert_true(l->entry & SPTE_EPT_W);
+	g_assert_cmphex(spte_ept_pfn(l->entry), ==, pagemap_pfn(p));
+	spte_mirror_table_free(t);
+	mirror_done(m);
+	munmap(p, 4 * PG);
+	munmap(ro, PG);
+}
+
+static void test_map_snapshot(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_map res;
+	struct spte_mirror_table *t;
+	const size_t n = 16;
+	uint8_t *p;
+	size_t i;
+
+	if (!m)
+		return;
+	p = map_anon(n * PG, PROT_READ | PROT_WRITE);
+	madvise(p, n * PG, MADV_NOHUGEPAGE);
+	for (i = 0; i < n; i += 2)
+		p[i * PG] = 1;
+	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, n * PG, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0, n * PG, SPTE_MAP_SNAPSHOT, &res),
+			==, 0);
+	g_assert_cmpuint(res.mapped_4k, ==, n / 2);
+	g_assert_cmpuint(res.skipped, ==, n / 2);
+	t = dump(m);
+	for (i = 0; i < n; i++) {
+		const struct spte_mirror_leaf *l =
+			spte_mirror_table_find(t, i * PG);
+
+		if (i % 2) {
+			g_assert_null(l);
+			g_assert_cmphex(pagemap_pfn(p + i * PG), ==, 0);
+		} else {
+			g_assert_nonnull(l);
+		}
+	}
+	spte_mirror_table_free(t);
+	munmap(p, n * PG);
+	mirror_done(m);
+}
+
+static void test_map_thp(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_map res;
+	struct spte_mirror_table *t;
+	uint8_t *p;
+	uint64_t pfn;
+
+	if (!m)
+		return;
+	p = map_aligned_2m(HUGE_2M);
+	madvise(p, HUGE_2M, MADV_HUGEPAGE);
+	memset(p, 3, HUGE_2M);
+	pfn = pagemap_pfn(p);
+	if (!(kpageflags(pfn) & (1ULL << 22))) {	/* KPF_THP */
+		g_test_skip("no THP backing the region");
+		munmap(p, HUGE_2M);
+		mirror_done(m);
+		return;
+	}
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x200000, p, HUGE_2M, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x200000, HUGE_2M, 0, &res), ==, 0);
+	g_assert_cmpuint(res.mapped_2m, ==, 1);
+	g_assert_cmpuint(res.mapped_4k, ==, 0);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 1);
+	g_assert_cmpuint(t->leaves[0].level, ==, 2);
+	g_assert_true(t->leaves[0].entry & SPTE_EPT_PS);
+	g_assert_cmphex(spte_ept_pfn(t->leaves[0].entry), ==, pfn);
+	g_assert_cmpuint(t->table_pages[0], ==, 0);
+	spte_mirror_table_free(t);
+	/* NO_HUGE: 512 4K leaves replace it */
+	g_assert_cmpint(spte_mirror_map(m, 0x200000, HUGE_2M, SPTE_MAP_NO_HUGE,
+					&res), ==, 0);
+	g_assert_cmpuint(res.mapped_4k, ==, 512);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 512);
+	g_assert_cmpuint(t->table_pages[0], ==, 1);
+	spte_mirror_table_free(t);
+	/* misaligned GPA: never a 2M leaf */
+	g_assert_cmpint(spte_mirror_del_slot(m, 0x200000), ==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x201000, p, HUGE_2M, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x201000, HUGE_2M, 0, &res), ==, 0);
+	g_assert_cmpuint(res.mapped_2m, ==, 0);
+	munmap(p, HUGE_2M);
+	mirror_done(m);
+}
+
+/* ---- invalidation ------------------------------------------------ */
+
+static struct spte_mirror *mapped_region(uint8_t **pp, size_t n)
+{
+	struct spte_mirror *m = mirror_open();
+	uint8_t *p;
+
+	if (!m)
+		return NULL;
+	p = map_anon(n * PG, PROT_READ | PROT_WRITE);
+	madvise(p, n * PG, MADV_NOHUGEPAGE);
+	fill(p, n * PG, 9);
+	g_assert_cmpint(spte_mirror_set_log(m, 0, SPTE_LOG_SLOTS_ONLY, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, n * PG, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x1000000, n * PG, 0, NULL), ==, 0);
+	g_array_unref(drain_events(m));
+	*pp = p;
+	return m;
+}
+
+static void test_inv_munmap(void)
+{
+	struct spte_mirror_table *t;
+	GArray *evs;
+	uint8_t *p;
+	struct spte_mirror *m = mapped_region(&p, 16);
+
+	if (!m)
+		return;
+	g_assert_cmpint(munmap(p + 4 * PG, 4 * PG), ==, 0);
+	evs = drain_events(m);
+	print_events(evs);
+	g_assert_true(has_start(evs, SPTE_EV_UNMAP, 0x1004000, 4 * PG));
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 12);
+	g_assert_cmpuint(leaves_in(t, 0x1004000, 4 * PG), ==, 0);
+	spte_mirror_table_free(t);
+	g_array_unref(evs);
+	/* mapping the hole fails, the rest still maps */
+	g_assert_cmpint(spte_mirror_map(m, 0x1004000, PG, 0, NULL), ==,
+			-EFAULT);
+	mirror_done(m);
+	munmap(p, 16 * PG);
+}
+
+static void test_inv_dontneed(void)
+{
+	struct spte_mirror_table *t;
+	GArray *evs;
+	uint8_t *p;
+	uint8_t buf[8];
+	struct spte_mirror *m = mapped_region(&p, 16);
+
+	if (!m)
+		return;
+	g_assert_cmpint(madvise(p + 8 * PG, 4 * PG, MADV_DONTNEED), ==, 0);
+	evs = drain_events(m);
+	print_events(evs);
+	g_assert_true(has_start(evs, SPTE_EV_CLEAR, 0x1008000, 4 * PG));
+	t = dump(m);
+	g_assert_cmpuint(leaves_in(t, 0x1008000, 4 * PG), ==, 0);
+	g_assert_cmpuint(t->nr_leaves, ==, 12);
+	spte_mirror_table_free(t);
+	g_array_unref(evs);
+	/* a device read now sees the zero-filled page, not stale data */
+	g_assert_cmpint(spte_mirror_read(m, 0x1008000, buf, 8), ==, 0);
+	g_assert_cmpuint(buf[0], ==, 0);
+	mirror_done(m);
+	munmap(p, 16 * PG);
+}
+
+static void test_inv_mprotect(void)
+{
+	struct spte_mirror_table *t;
+	const struct spte_mirror_leaf *l;
+	GArray *evs;
+	uint8_t *p;
+	struct spte_mirror *m = mapped_region(&p, 8);
+
+	if (!m)
+		return;
+	g_assert_cmpint(mprotect(p, 8 * PG, PROT_READ), ==, 0);
+	evs = drain_events(m);
+	print_events(evs);
+	g_assert_true(has_start(evs, SPTE_EV_PROTECTION_VMA, 0x1000000,
+				8 * PG));
+	g_array_unref(evs);
+	g_assert_cmpint(spte_mirror_map(m, 0x1000000, 8 * PG, 0, NULL), ==, 0);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 8);
+	l = spte_mirror_table_find(t, 0x1000000);
+	g_assert_false(l->entry & SPTE_EPT_W);
+	spte_mirror_table_free(t);
+	/* device writes fail while the primary is read-only */
+	g_assert_cmpint(spte_mirror_write(m, 0x1000000, "x", 1), <, 0);
+	g_assert_cmpint(mprotect(p, 8 * PG, PROT_READ | PROT_WRITE), ==, 0);
+	g_assert_cmpint(spte_mirror_write(m, 0x1000000, "x", 1), ==, 0);
+	g_assert_cmpuint(p[0], ==, 'x');
+	mirror_done(m);
+	munmap(p, 8 * PG);
+}
+
+/* ---- device access ------------------------------------------------ */
+
+static void test_access_rw(void)
+{
+	struct spte_mirror_access a;
+	struct spte_mirror_table *t;
+	const struct spte_mirror_leaf *l;
+	struct spte_mirror *m = mirror_open();
+	uint8_t *p, buf[3 * 4096];
+
+	if (!m)
+		return;
+	p = map_anon(4 * PG, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x3000, p, 4 * PG, 0, NULL),
+			==, 0);
+	/* a write across pages faults them in, sets A and D */
+	fill(buf, sizeof(buf), 40);
+	g_assert_cmpint(spte_mirror_access(m, 0x3000 + 100, buf, 2 * PG,
+					   SPTE_ACCESS_WRITE, &a), ==, 0);
+	g_assert_cmpuint(a.done, ==, 2 * PG);
+	g_assert_cmpuint(a.faults, ==, 3);
+	g_assert_cmpmem(p + 100, 2 * PG, buf, 2 * PG);
+	t = dump(m);
+	l = spte_mirror_table_find(t, 0x3000);
+	g_assert_true((l->entry & (SPTE_EPT_A | SPTE_EPT_D)) ==
+		      (SPTE_EPT_A | SPTE_EPT_D));
+	g_assert_null(spte_mirror_table_find(t, 0x6000));
+	spte_mirror_table_free(t);
+	/* CPU writes are seen by device reads */
+	memset(p, 0x5a, 4 * PG);
+	g_assert_cmpint(spte_mirror_read(m, 0x3000, buf, 3 * PG), ==, 0);
+	g_assert_cmpuint(buf[0], ==, 0x5a);
+	g_assert_cmpuint(buf[3 * PG - 1], ==, 0x5a);
+	/* no fault mode on a miss */
+	g_assert_cmpint(spte_mirror_unmap(m, 0x3000, PG, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_access(m, 0x3000, buf, 1,
+					   SPTE_ACCESS_NO_FAULT, NULL), ==,
+			-EFAULT);
+	mirror_done(m);
+	munmap(p, 4 * PG);
+}
+
+/* ---- KSM -------------------------------------------------------- */
+
+static bool ksm_wait_scans(unsigned long extra, int timeout_s)
+{
+	unsigned long start, now;
+	int i;
+
+	if (sysfs_read_ul("/sys/kernel/mm/ksm/full_scans", &start))
+		return false;
+	for (i = 0; i < timeout_s * 10; i++) {
+		g_usleep(100000);
+		sysfs_read_ul("/sys/kernel/mm/ksm/full_scans", &now);
+		if (now >= start + extra)
+			return true;
+	}
+	return false;
+}
+
+static void test_ksm_merge(void)
+{
+	const size_t n = 32;
+	struct spte_mirror_table *t;
+	struct spte_mirror *m;
+	uint64_t shared = 0;
+	GArray *evs;
+	uint8_t *p;
+	size_t i;
+
+	if (access("/sys/kernel/mm/ksm/run", W_OK)) {
+		g_test_skip("no KSM");
+		return;
+	}
+	m = mirror_open();
+	if (!m)
+		return;
+	p = map_anon(n * PG, PROT_READ | PROT_WRITE);
+	madvise(p, n * PG, MADV_NOHUGEPAGE);
+	memset(p, 0x77, n * PG);
+	g_assert_cmpint(madvise(p, n * PG, MADV_MERGEABLE), ==, 0);
+	g_assert_cmpint(spte_mirror_set_log(m, 0, SPTE_LOG_SLOTS_ONLY, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, n * PG, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0, n * PG, SPTE_MAP_WRITE, NULL),
+			==, 0);
+
+	sysfs_write("/sys/kernel/mm/ksm/pages_to_scan", "4096");
+	sysfs_write("/sys/kernel/mm/ksm/sleep_millisecs", "10");
+	g_assert_cmpint(sysfs_write("/sys/kernel/mm/ksm/run", "1"), ==, 0);
+	g_assert_true(ksm_wait_scans(2, 120));
+	for (i = 0; i < 50 && pagemap_pfn(p) != pagemap_pfn(p + (n - 1) * PG);
+	     i++)
+		ksm_wait_scans(1, 30);
+	sysfs_write("/sys/kernel/mm/ksm/run", "0");
+
+	evs = drain_events(m);
+	print_events(evs);
+	g_assert_true(has_start(evs, SPTE_EV_CLEAR, 0, PG));
+	{
+		struct spte_mirror_version v;
+
+		g_assert_cmpint(spte_mirror_version(m, &v), ==, 0);
+		if (v.callbacks & (1ULL << SPTE_CB_CHANGE_PTE))
+			g_assert_cmpuint(count_cb(evs, SPTE_CB_CHANGE_PTE), >=,
+					 n - 1);
+	}
+	g_array_unref(evs);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 0);	/* all zapped by the merge */
+	spte_mirror_table_free(t);
+
+	/* remap: every GPA on one shared, read-only PFN (no refs were held) */
+	g_assert_cmpint(spte_mirror_map(m, 0, n * PG, 0, NULL), ==, 0);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, n);
+	for (i = 0; i < n; i++) {
+		const struct spte_mirror_leaf *l = &t->leaves[i];
+
+		if (!shared)
+			shared = spte_ept_pfn(l->entry);
+		g_assert_cmphex(spte_ept_pfn(l->entry), ==, shared);
+		g_assert_false(l->entry & SPTE_EPT_W);
+	}
+	g_assert_cmphex(pagemap_pfn(p + 5 * PG), ==, shared);
+	spte_mirror_table_free(t);
+
+	/* a device write breaks the sharing for that page only */
+	g_assert_cmpint(spte_mirror_write(m, 5 * PG, "w", 1), ==, 0);
+	g_assert_cmpuint(p[5 * PG], ==, 'w');
+	g_assert_cmphex(pagemap_pfn(p + 5 * PG), !=, shared);
+	g_assert_cmphex(pagemap_pfn(p + 6 * PG), ==, shared);
+	t = dump(m);
+	g_assert_cmphex(spte_ept_pfn(spte_mirror_table_find(t, 5 * PG)->entry),
+			==, pagemap_pfn(p + 5 * PG));
+	g_assert_true(spte_mirror_table_find(t, 5 * PG)->entry & SPTE_EPT_W);
+	spte_mirror_table_free(t);
+	mirror_done(m);
+	munmap(p, n * PG);
+}
+
+/* ---- aging ------------------------------------------------------ */
+
+static void test_aging_clear_young(void)
+{
+	struct spte_mirror_table *t;
+	struct spte_mirror *m = mirror_open();
+	uint8_t *p, buf[4];
+	GArray *evs;
+	guint i, young = 0;
+
+	if (!m)
+		return;
+	p = map_anon(8 * PG, PROT_READ | PROT_WRITE);
+	madvise(p, 8 * PG, MADV_NOHUGEPAGE);
+	fill(p, 8 * PG, 1);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, 8 * PG, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0, 8 * PG, 0, NULL), ==, 0);
+	t = dump(m);
+	g_assert_false(t->leaves[0].entry & SPTE_EPT_A);
+	spte_mirror_table_free(t);
+	g_assert_cmpint(spte_mirror_read(m, 0, buf, 4), ==, 0);
+	t = dump(m);
+	g_assert_true(spte_mirror_table_find(t, 0)->entry & SPTE_EPT_A);
+	g_assert_false(spte_mirror_table_find(t, PG)->entry & SPTE_EPT_A);
+	spte_mirror_table_free(t);
+	g_array_unref(drain_events(m));
+
+	/* reclaim asks every secondary MMU through clear_flush_young */
+	sysfs_write("/proc/self/clear_refs", "1");
+	if (madvise(p, 8 * PG, MADV_PAGEOUT)) {
+		g_test_skip("MADV_PAGEOUT not supported");
+		mirror_done(m);
+		return;
+	}
+	evs = drain_events(m);
+	print_events(evs);
+	for (i = 0; i < evs->len; i++) {
+		struct spte_mirror_event *e =
+			&g_array_index(evs, struct spte_mirror_event, i);
+
+		if ((e->callback == SPTE_CB_CLEAR_FLUSH_YOUNG ||
+		     e->callback == SPTE_CB_CLEAR_YOUNG) && e->result)
+			young++;
+	}
+	g_assert_cmpuint(young, >=, 1);
+	g_array_unref(evs);
+	t = dump(m);
+	if (spte_mirror_table_find(t, 0))
+		g_assert_false(spte_mirror_table_find(t, 0)->entry &
+			       SPTE_EPT_A);
+	spte_mirror_table_free(t);
+	mirror_done(m);
+	munmap(p, 8 * PG);
+}
+
+static void test_aging_test_young(void)
+{
+	const char *kh = "/sys/kernel/mm/transparent_hugepage/khugepaged/";
+	struct spte_mirror_counters c;
+	struct spte_mirror *m;
+	unsigned long scans0, scans;
+	uint8_t *p;
+	GArray *evs;
+	guint i, tested = 0;
+	int k;
+
+	if (access("/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans",
+		   R_OK)) {
+		g_test_skip("no khugepaged");
+		return;
+	}
+	m = mirror_open();
+	if (!m)
+		return;
+	p = map_aligned_2m(HUGE_2M);
+	madvise(p, HUGE_2M, MADV_NOHUGEPAGE);
+	fill(p, HUGE_2M, 2);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, HUGE_2M, 0, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0, HUGE_2M, SPTE_MAP_NO_HUGE, NULL),
+			==, 0);
+	/* primary young bits clear, the mirror's A set by device reads */
+	sysfs_write("/proc/self/clear_refs", "1");
+	for (k = 0; k < 512; k++) {
+		uint8_t b;
+
+		g_assert_cmpint(spte_mirror_read(m, k * PG, &b, 1), ==, 0);
+	}
+	g_array_unref(drain_events(m));
+	{
+		g_autofree char *p1 = g_strconcat(kh, "scan_sleep_millisecs",
+						  NULL);
+		g_autofree char *p2 = g_strconcat(kh, "full_scans", NULL);
+
+		sysfs_write(p1, "50");
+		sysfs_read_ul(p2, &scans0);
+		g_assert_cmpint(madvise(p, HUGE_2M, MADV_HUGEPAGE), ==, 0);
+		for (k = 0; k < 600; k++) {
+			g_usleep(100000);
+			sysfs_read_ul(p2, &scans);
+			g_assert_cmpint(spte_mirror_counters(m, &c), ==, 0);
+			if (scans >= scans0 + 2 ||
+			    c.callbacks[SPTE_CB_TEST_YOUNG])
+				break;
+		}
+		sysfs_write(p1, "10000");
+	}
+	evs = drain_events(m);
+	print_events(evs);
+	for (i = 0; i < evs->len; i++) {
+		struct spte_mirror_event *e =
+			&g_array_index(evs, struct spte_mirror_event, i);
+
+		/* answered from the A bit of a leaf that exists */
+		if (e->callback == SPTE_CB_TEST_YOUNG && e->leaves) {
+			tested++;
+			g_assert_cmpint(e->result, ==, 1);
+		}
+		if (e->callback == SPTE_CB_TEST_YOUNG && !e->leaves)
+			g_assert_cmpint(e->result, ==, 0);
+	}
+	g_array_unref(evs);
+	g_assert_cmpint(spte_mirror_counters(m, &c), ==, 0);
+	if (!tested)
+		g_test_incomplete("khugepaged never asked test_young");
+	mirror_done(m);
+	munmap(p, HUGE_2M);
+}
+
+/* ---- event log -------------------------------------------------- */
+
+static void test_events_drops(void)
+{
+	struct spte_mirror_counters c;
+	uint8_t *p;
+	GArray *evs;
+	guint i, dropped_rec = 0;
+	uint64_t size, seen_drops = 0, last_seq = 0;
+	struct spte_mirror *m = mapped_region(&p, 4);
+	int k;
+
+	if (!m)
+		return;
+	g_assert_cmpint(spte_mirror_set_log(m, 4, SPTE_LOG_SLOTS_ONLY, &size),
+			==, 0);
+	g_assert_cmpuint(size, ==, 4);
+	g_array_unref(drain_events(m));
+	for (k = 0; k < 50; k++) {
+		p[0] = (uint8_t)k;
+		madvise(p, PG, MADV_DONTNEED);
+	}
+	evs = drain_events(m);
+	print_events(evs);
+	for (i = 0; i < evs->len; i++) {
+		struct spte_mirror_event *e =
+			&g_array_index(evs, struct spte_mirror_event, i);
+
+		g_assert_cmpuint(e->seq, >, last_seq);
+		if (e->callback == SPTE_CB_DROPPED) {
+			dropped_rec++;
+			seen_drops += e->leaves;
+		}
+		last_seq = e->seq;
+	}
+	g_assert_cmpuint(dropped_rec, ==, 1);
+	g_assert_cmpint(spte_mirror_counters(m, &c), ==, 0);
+	g_assert_cmpuint(c.events_dropped, >, 0);
+	g_assert_cmpuint(seen_drops, ==, c.events_dropped);
+	/* the sequence accounts for every event: logged + dropped */
+	g_assert_cmpuint(last_seq, >=, c.events_dropped);
+	g_assert_cmpint(spte_mirror_set_log(m, 1, 0, NULL), ==, -EINVAL);
+	g_array_unref(evs);
+	mirror_done(m);
+	munmap(p, 4 * PG);
+}
+
+/* ---- audit ------------------------------------------------------ */
+
+static void test_audit_skip_invalidate(void)
+{
+	struct spte_mirror_audit a;
+	struct spte_mirror *m;
+	uint8_t *p, *scratch;
+	char buf[256];
+	uint64_t i;
+
+	if (!ensure_module() || access(PARAM_SKIP, W_OK)) {
+		g_test_skip("no skip_invalidate parameter");
+		return;
+	}
+	m = mapped_region(&p, 8);
+	if (!m)
+		return;
+	scratch = map_anon(PG, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(sysfs_write(PARAM_SKIP, "1"), ==, 0);
+	madvise(p, 2 * PG, MADV_DONTNEED);	/* leaves stay: unmapped */
+	madvise(p + 4 * PG, PG, MADV_DONTNEED);
+	scratch[0] = 1;		/* takes the just-freed page off the pcp list */
+	p[4 * PG] = 2;				/* new page: stale PFN */
+	g_assert_cmpint(mprotect(p + 6 * PG, 2 * PG, PROT_READ), ==, 0);
+	g_assert_cmpint(sysfs_write(PARAM_SKIP, "0"), ==, 0);
+
+	g_assert_cmpint(spte_mirror_audit(m, &a), ==, 0);
+	for (i = 0; i < a.nr_reports; i++) {
+		struct spte_mirror_leaf l = {
+			.gpa = a.reports[i].gpa,
+			.entry = a.reports[i].entry,
+			.level = a.reports[i].level,
+		};
+
+		g_test_message("%s: %s", spte_mirror_audit_kind_name(
+				       a.reports[i].kind),
+			       spte_mirror_leaf_format(&l, buf, sizeof(buf)));
+	}
+	g_assert_cmpuint(a.stale_unmapped, ==, 2);
+	g_assert_cmpuint(a.stale_pfn, ==, 1);
+	g_assert_cmpuint(a.write_violations, ==, 2);
+	g_assert_cmpuint(a.leaves, ==, 8);
+	/* the remedy: drop and refault, then the audit is clean */
+	g_assert_cmpint(spte_mirror_unmap(m, 0x1000000, 8 * PG, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x1000000, 8 * PG, 0, NULL), ==, 0);
+	mirror_done(m);
+	munmap(p, 8 * PG);
+	munmap(scratch, PG);
+}
+
+/* ---- teardown --------------------------------------------------- */
+
+static void test_teardown_exit_without_close(void)
+{
+	int status;
+	pid_t pid;
+
+	if (!ensure_module()) {
+		g_test_skip(spte_mirror_strerror(-ENOENT));
+		return;
+	}
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		struct spte_mirror *m = NULL;
+		uint8_t *p = mmap(NULL, 64 * PG, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED || spte_mirror_open(&m))
+			_exit(1);
+		memset(p, 1, 64 * PG);
+		if (spte_mirror_add_slot(m, 0, p, 64 * PG, 0, NULL) ||
+		    spte_mirror_map(m, 0, 64 * PG, 0, NULL))
+			_exit(2);
+		_exit(0);	/* no close, no munmap: ->release first */
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	mirror_done(NULL);
+}
+
+struct race {
+	struct spte_mirror *m;
+	uint8_t *p;
+	size_t size;
+	volatile bool stop;
+	unsigned long maps, errors;
+};
+
+static void *race_mapper(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		int e = spte_mirror_map(r->m, 0, r->size, 0, NULL);
+
+		if (e)
+			r->errors++;
+		else
+			r->maps++;
+	}
+	return NULL;
+}
+
+static void test_teardown_munmap_race(void)
+{
+	struct race r = { .size = 64 * PG };
+	pthread_t th;
+	int k;
+
+	r.m = mirror_open();
+	if (!r.m)
+		return;
+	r.p = map_anon(r.size, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(spte_mirror_add_slot(r.m, 0, r.p, r.size, 0, NULL), ==,
+			0);
+	g_assert_cmpint(pthread_create(&th, NULL, race_mapper, &r), ==, 0);
+	for (k = 0; k < 200; k++) {
+		void *q;
+
+		memset(r.p, k, r.size);
+		munmap(r.p, r.size);
+		q = mmap(r.p, r.size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		g_assert_true(q == r.p);
+	}
+	r.stop = true;
+	pthread_join(th, NULL);
+	g_test_message("maps %lu failed %lu", r.maps, r.errors);
+	mirror_done(r.m);
+	munmap(r.p, r.size);
+}
+
+static void test_teardown_rmmod(void)
+{
+	struct spte_mirror *m = mirror_open();
+
+	if (!m)
+		return;
+	g_assert_cmpint(syscall(SYS_delete_module, "spte_mirror", O_NONBLOCK),
+			==, -1);
+	g_assert_true(errno == EWOULDBLOCK || errno == EBUSY);
+	mirror_done(m);
+	if (access(MODULE_PATH, R_OK)) {
+		g_test_skip("module file not here; not unloading");
+		return;
+	}
+	g_assert_cmpint(syscall(SYS_delete_module, "spte_mirror", O_NONBLOCK),
+			==, 0);
+	g_assert_cmpint(access(SPTE_MIRROR_DEVICE, F_OK), ==, -1);
+	module_state = -1;
+	g_assert_true(ensure_module());
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	taint_at_start = taint();
+
+	g_test_add_func("/mirror/abi/version", test_abi_version);
+	g_test_add_func("/mirror/abi/wrong-mm", test_abi_wrong_mm);
+	g_test_add_func("/mirror/abi/bad-slots", test_abi_bad_slots);
+	g_test_add_func("/mirror/abi/unknown-ioctl", test_abi_unknown_ioctl);
+	g_test_add_func("/mirror/abi/reserved", test_abi_reserved);
+	g_test_add_func("/mirror/abi/attach", test_abi_attach);
+	g_test_add_func("/mirror/map/pagemap", test_map_pagemap);
+	g_test_add_func("/mirror/map/write-only-if-writable",
+			test_map_write_only_if_writable);
+	g_test_add_func("/mirror/map/snapshot", test_map_snapshot);
+	g_test_add_func("/mirror/map/thp", test_map_thp);
+	g_test_add_func("/mirror/invalidate/munmap", test_inv_munmap);
+	g_test_add_func("/mirror/invalidate/dontneed", test_inv_dontneed);
+	g_test_add_func("/mirror/invalidate/mprotect", test_inv_mprotect);
+	g_test_add_func("/mirror/access/read-write", test_access_rw);
+	g_test_add_func("/mirror/ksm/merge", test_ksm_merge);
+	g_test_add_func("/mirror/aging/clear-young", test_aging_clear_young);
+	g_test_add_func("/mirror/aging/test-young", test_aging_test_young);
+	g_test_add_func("/mirror/events/drops", test_events_drops);
+	g_test_add_func("/mirror/audit/skip-invalidate",
+			test_audit_skip_invalidate);
+	g_test_add_func("/mirror/teardown/exit-without-close",
+			test_teardown_exit_without_close);
+	g_test_add_func("/mirror/teardown/munmap-race",
+			test_teardown_munmap_race);
+	g_test_add_func("/mirror/teardown/rmmod", test_teardown_rmmod);
+	return g_test_run();
+}
