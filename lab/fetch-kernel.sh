@@ -159,6 +159,7 @@ extract_vmlinux() {
 		zstd) pat=$(printf '\050\265\057\375'); dec="zstd -qdc" ;;
 		esac
 		command -v "${dec%% *}" >/dev/null 2>&1 || continue
+		# shellcheck disable=SC2013 # offsets are plain numbers
 		for off in $(LC_ALL=C grep -abo "$pat" "$img" | cut -d: -f1); do
 			# Trailing bytes after the stream make the decoder
 			# complain; what counts is a complete ELF image.

@@ -90,7 +90,7 @@ numa)
 	echo "1..2"
 	run --share "$share" --numa 2 -- ls /sys/devices/system/node
 	check "lab exits 0" [ "$rc" = 0 ]
-	nodes=$(tr ' \t' '\n\n' <"$out" | grep -c '^node[0-9][0-9]*$')
+	nodes=$(tr -s ' \t' '\n' <"$out" | grep -c '^node[0-9][0-9]*$')
 	check "--numa 2 gives two nodes (saw $nodes)" [ "$nodes" = 2 ]
 	;;
 timeout)
