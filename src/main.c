@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#ifdef SPTE_HAVE_LAB
 #include "lab/lab.h"
-#endif
 
 gint64 spte_t0_ns;
 gint64 spte_main_ns;
@@ -26,10 +24,8 @@ struct spte_command {
 static const struct spte_command commands[] = {
 	{ "run", spte_cmd_run,
 	  "run a guest (the bundled agent by default) and drive it with --exec" },
-#ifdef SPTE_HAVE_LAB
 	{ "lab", spte_cmd_lab,
 	  "run a command inside the lab VM (Debian 6.1 kernel, nested KVM)" },
-#endif
 };
 
 static void usage(FILE *out)
