@@ -9,6 +9,7 @@
 #include "agent_client.h"
 #include "cli.h"
 #include "exec_script.h"
+#include "mirror_steps.h"
 #include "parse.h"
 #include "spte_error.h"
 #include "vcpu.h"
@@ -21,6 +22,7 @@ struct run_opts {
 	gboolean thp;
 	gboolean no_thp;
 	gboolean ksm;
+	gboolean mirror;
 	char *exec;
 	gboolean stats;
 	gboolean verbose;
@@ -132,6 +134,8 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 	g_autoptr(spte_vcpu) vcpu = NULL;
 	g_autoptr(GPtrArray) steps = NULL;
 	g_autofree char *agent = NULL;
+	struct spte_mirror_session mirror = { 0 };
+	gboolean done = FALSE;
 	struct spte_mem_opts mem;
 	struct startup s;
 	guint64 entry;
@@ -142,6 +146,16 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 	if (!steps) {
 		g_prefix_error(error, "--exec: ");
 		return FALSE;
+	}
+	for (guint i = 0; i < steps->len && !o->mirror; i++) {
+		const struct spte_step *step = steps->pdata[i];
+
+		if (step->where == SPTE_STEP_HOST) {
+			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+				    "--exec: step %u '%s' acts on the mirror: "
+				    "add --mirror", step->index, step->text);
+			return FALSE;
+		}
 	}
 	if (!o->guest) {
 		agent = spte_find_agent(error);
@@ -167,19 +181,28 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 		return FALSE;
 	if (o->stats || o->verbose)
 		print_startup(&s, vcpu);
+	if (o->mirror && !spte_mirror_session_open(&mirror, vm, error))
+		return FALSE;
 
 	for (guint i = 0; i < steps->len; i++) {
 		const struct spte_step *step = steps->pdata[i];
 
-		if (!run_agent_step(vcpu, step, o, ok, error))
-			return FALSE;
+		if (step->where == SPTE_STEP_HOST) {
+			if (!spte_mirror_run_step(&mirror, step, ok, error))
+				goto out;
+		} else if (!run_agent_step(vcpu, step, o, ok, error)) {
+			goto out;
+		}
 	}
 	if (!spte_agent_halt(vcpu, error))
-		return FALSE;
+		goto out;
 	if (o->stats)
 		printf("exits: %" G_GUINT64_FORMAT " KVM_RUN returns\n",
 		       vcpu->exits);
-	return TRUE;
+	done = TRUE;
+out:
+	spte_mirror_session_close(&mirror);
+	return done;
 }
 
 int spte_cmd_run(int argc, char **argv)
@@ -198,6 +221,8 @@ int spte_cmd_run(int argc, char **argv)
 		  "madvise(MADV_NOHUGEPAGE) guest RAM", NULL },
 		{ "ksm", 0, 0, G_OPTION_ARG_NONE, &o.ksm,
 		  "madvise(MADV_MERGEABLE) guest RAM (anon only)", NULL },
+		{ "mirror", 0, 0, G_OPTION_ARG_NONE, &o.mirror,
+		  "Mirror guest RAM with the spte_mirror module", NULL },
 		{ "exec", 'e', 0, G_OPTION_ARG_STRING, &o.exec,
 		  "Steps to run, separated by ';' (see below)", "SCRIPT" },
 		{ "stats", 's', 0, G_OPTION_ARG_NONE, &o.stats,

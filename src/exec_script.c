@@ -5,7 +5,7 @@
 #include "parse.h"
 #include "spte_error.h"
 
-enum arg_kind { ARG_GPA, ARG_PAGES, ARG_PATTERN, ARG_MODE };
+enum arg_kind { ARG_GPA, ARG_PAGES, ARG_PATTERN, ARG_MODE, ARG_FILE };
 
 struct verb {
 	const char *name;
@@ -13,6 +13,7 @@ struct verb {
 	guint32 op;			/* agent op, or 0 for host verbs */
 	enum arg_kind args[4];
 	guint nargs;
+	guint optional;			/* trailing args that may be left out */
 	guint modes;			/* bitmask of allowed spte_step_mode */
 	const char *usage;
 	const char *help;
@@ -22,25 +23,45 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "fill", SPTE_STEP_AGENT, SPTE_OP_FILL,
-	  { ARG_GPA, ARG_PAGES, ARG_PATTERN }, 3, 0,
+	  { ARG_GPA, ARG_PAGES, ARG_PATTERN }, 3, 0, 0,
 	  "fill GPA PAGES PATTERN",
 	  "guest writes PATTERN to every 64-bit word (a byte is repeated)" },
 	{ "touch", SPTE_STEP_AGENT, 0,
-	  { ARG_GPA, ARG_PAGES, ARG_MODE }, 3,
+	  { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
 	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE),
 	  "touch GPA PAGES read|write",
 	  "guest reads one word per page, or rewrites it with its own value" },
 	{ "verify", SPTE_STEP_AGENT, SPTE_OP_VERIFY,
-	  { ARG_GPA, ARG_PAGES, ARG_PATTERN }, 3, 0,
+	  { ARG_GPA, ARG_PAGES, ARG_PATTERN }, 3, 0, 0,
 	  "verify GPA PAGES PATTERN",
 	  "guest compares every word with PATTERN and counts mismatches" },
 	{ "checksum", SPTE_STEP_AGENT, SPTE_OP_CHECKSUM,
-	  { ARG_GPA, ARG_PAGES }, 2, 0,
+	  { ARG_GPA, ARG_PAGES }, 2, 0, 0,
 	  "checksum GPA PAGES",
 	  "guest computes FNV-1a over the range's words" },
-	{ "crash", SPTE_STEP_AGENT, SPTE_OP_CRASH, { 0 }, 0, 0,
+	{ "crash", SPTE_STEP_AGENT, SPTE_OP_CRASH, { 0 }, 0, 0, 0,
 	  "crash",
 	  "guest raises #UD with no IDT: a triple fault, for testing" },
+	/* Host steps: the mirror, with --mirror. */
+	{ "map", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
+	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE) | MODE(SPTE_MODE_SNAPSHOT),
+	  "map GPA PAGES read|write|snapshot",
+	  "mirror: fault the range in (a write fault breaks COW/KSM), or "
+	  "snapshot what the primary maps" },
+	{ "access", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
+	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE),
+	  "access GPA PAGES read|write",
+	  "mirror: device read (checksummed) or rewrite of the range through "
+	  "the shadow table" },
+	{ "dump", SPTE_STEP_HOST, 0, { ARG_FILE }, 1, 1, 0,
+	  "dump [FILE.json]",
+	  "mirror: print the shadow table; also save it as JSON" },
+	{ "events", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0,
+	  "events",
+	  "mirror: print the notifier events logged since the last 'events'" },
+	{ "audit", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0,
+	  "audit",
+	  "mirror: check every leaf against the primary page tables" },
 };
 
 static const char *const mode_names[] = {
@@ -54,6 +75,7 @@ void spte_step_free(struct spte_step *step)
 	if (!step)
 		return;
 	g_free(step->text);
+	g_free(step->file);
 	g_free(step);
 }
 
@@ -113,6 +135,9 @@ static gboolean parse_arg(const struct verb *v, enum arg_kind kind,
 		return TRUE;
 	case ARG_MODE:
 		return parse_mode(v, word, &step->mode, error);
+	case ARG_FILE:
+		step->file = g_strdup(word);
+		return TRUE;
 	}
 	g_assert_not_reached();
 }
@@ -138,7 +163,7 @@ static struct spte_step *parse_step(const char *text, guint index,
 			    "--help)", index, text, (char *)argv->pdata[0]);
 		return NULL;
 	}
-	if (argv->len - 1 != v->nargs) {
+	if (argv->len - 1 > v->nargs || argv->len - 1 < v->nargs - v->optional) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "step %u '%s': expected '%s'", index, text, v->usage);
 		return NULL;
@@ -150,7 +175,7 @@ static struct spte_step *parse_step(const char *text, guint index,
 	step->index = index;
 	step->text = g_strdup(text);
 	step->op = v->op;
-	for (guint i = 0; i < v->nargs; i++) {
+	for (guint i = 0; i < argv->len - 1; i++) {
 		if (!parse_arg(v, v->args[i], argv->pdata[i + 1], step, error)) {
 			g_prefix_error(error, "step %u '%s': ", index, text);
 			return NULL;
@@ -191,7 +216,9 @@ char *spte_script_help(void)
 		g_string_append_printf(out, "  %-28s %s\n", verbs[i].usage,
 				       verbs[i].help);
 	g_string_append(out, "GPA and PATTERN take decimal or 0x-hex; a "
-			"PATTERN up to 0xff fills every byte.\n");
+			"PATTERN up to 0xff fills every byte.\n"
+			"Mirror steps need --mirror and the spte_mirror module "
+			"(in the lab VM: spte lab -- spte run --mirror ...).\n");
 	return g_string_free(out, FALSE);
 }
 

@@ -33,6 +33,7 @@ struct spte_step {
 	guint64 pages;
 	guint64 pattern;		/* byte patterns widened to 64 bits */
 	enum spte_step_mode mode;
+	char *file;			/* optional output file (dump) */
 };
 
 void spte_step_free(struct spte_step *step);
