@@ -90,8 +90,8 @@ void spte_dump_format_text(const struct spte_mirror_table *t, GString *out)
 		g_string_append(out, "  (no present leaves)\n");
 		return;
 	}
-	g_string_append(out, "  gpa range                        level      "
-			"flags  mt host pages\n");
+	g_string_append_printf(out, "  %-29s  %-9s  %-6s %-2s %s\n", "gpa range",
+			       "level", "flags", "mt", "host pages");
 	for (guint64 i = 0; i < t->nr_leaves;) {
 		const struct spte_mirror_leaf *first = &t->leaves[i];
 		guint64 n = 1;

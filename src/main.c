@@ -24,6 +24,8 @@ struct spte_command {
 static const struct spte_command commands[] = {
 	{ "run", spte_cmd_run,
 	  "run a guest (the bundled agent by default) and drive it with --exec" },
+	{ "dump", spte_cmd_dump,
+	  "show a mirror dump saved by 'spte run --mirror --exec \"dump FILE\"'" },
 	{ "lab", spte_cmd_lab,
 	  "run a command inside the lab VM (Debian 6.1 kernel, nested KVM)" },
 };
