@@ -980,28 +980,19 @@ static int spte_ioc_version(struct spte_mirror_version *a)
 
 /*
  * ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS) is not exported to
- * modules; this is its credential and dumpability part (without the LSM
- * hook, so Yama's ptrace_scope is not consulted).
+ * modules, and a same-uid check without it would bypass the LSM hook (Yama's
+ * ptrace_scope among others).  So attaching to another process needs
+ * CAP_SYS_PTRACE in the initial namespace, which every LSM lets through
+ * for ptrace as well, and the target must be dumpable as ptrace requires.
  */
 static bool spte_may_attach(struct task_struct *task)
 {
-	const struct cred *cred = current_cred(), *tcred;
 	struct mm_struct *mm;
-	bool ok;
+	bool ok = true;
 
 	if (same_thread_group(task, current))
 		return true;
-	rcu_read_lock();
-	tcred = __task_cred(task);
-	ok = (uid_eq(cred->uid, tcred->euid) &&
-	      uid_eq(cred->uid, tcred->suid) &&
-	      uid_eq(cred->uid, tcred->uid) &&
-	      gid_eq(cred->gid, tcred->egid) &&
-	      gid_eq(cred->gid, tcred->sgid) &&
-	      gid_eq(cred->gid, tcred->gid)) ||
-	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
-	rcu_read_unlock();
-	if (!ok)
+	if (!capable(CAP_SYS_PTRACE))
 		return false;
 	task_lock(task);
 	mm = task->mm;
