@@ -30,11 +30,6 @@ static gboolean parse_number(const char *text, const char *what, guint64 *out,
 			    "%s: '%s' is too large", what, text);
 		return FALSE;
 	}
-	if (end == text) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s: '%s' is not a number", what, text);
-		return FALSE;
-	}
 	*out = v;
 	*rest = end;
 	return TRUE;
@@ -68,6 +63,11 @@ gboolean spte_parse_size(const char *text, const char *what, guint64 *out,
 		return FALSE;
 	switch (g_ascii_toupper(*rest)) {
 	case '\0':
+		break;
+	case 'B':	/* plain bytes, "4096B" */
+		if (rest[1])
+			goto bad_suffix;
+		rest++;
 		break;
 	case 'K':
 		shift = 10;

@@ -9,7 +9,7 @@
 
 #include "lab.h"
 #include "lab-private.h"
-#include "lab-size.h"
+#include "parse.h"
 
 #define LAB_DEFAULT_MEM		(G_GUINT64_CONSTANT(1) << 30)
 #define LAB_DEFAULT_CPUS	2
@@ -83,7 +83,7 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 			    "no command given (usage: spte lab [OPTIONS] -- COMMAND [ARGS...])");
 		return FALSE;
 	}
-	if (mem && !lab_size_parse(mem, &mem_bytes, error))
+	if (mem && !spte_parse_size(mem, "--mem", &mem_bytes, error))
 		return FALSE;
 	if (mem_bytes < LAB_MIN_MEM) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,

@@ -12,6 +12,7 @@ static const struct {
 	{ "4096", 4096 }, { "0x1000", 4096 }, { "4K", 4096 }, { "4k", 4096 },
 	{ "64M", 64ULL << 20 }, { "64MiB", 64ULL << 20 }, { "1G", 1ULL << 30 },
 	{ "2GB", 2ULL << 30 }, { "1T", 1ULL << 40 }, { "0", 0 },
+	{ "4096B", 4096 }, { "512m", 512ULL << 20 }, { "1tib", 1ULL << 40 },
 };
 
 static const struct {
@@ -24,6 +25,7 @@ static const struct {
 	{ "M", "is not a number" },
 	{ "12X", "unknown suffix" },
 	{ "1Mi", "unknown suffix" },
+	{ "1BB", "unknown suffix" },
 	{ "99999999999999999999", "too large" },
 	{ "17179869184G", "too large" },
 };
