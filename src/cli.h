@@ -14,8 +14,12 @@ extern gint64 spte_t0_ns;
 extern gint64 spte_main_ns;	/* when main() started */
 
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
+int spte_cmd_demo(int argc, char **argv);
+int spte_cmd_scenario(int argc, char **argv);
 int spte_cmd_run(int argc, char **argv);
 int spte_cmd_dump(int argc, char **argv);
+int spte_cmd_diff(int argc, char **argv);
+int spte_cmd_events(int argc, char **argv);
 
 /* Parse options; on error print "spte CMD: message" and return FALSE. */
 gboolean spte_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,

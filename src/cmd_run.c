@@ -9,7 +9,7 @@
 #include "agent_client.h"
 #include "cli.h"
 #include "exec_script.h"
-#include "mirror_steps.h"
+#include "session.h"
 #include "parse.h"
 #include "spte_error.h"
 #include "vcpu.h"
@@ -27,18 +27,6 @@ struct run_opts {
 	gboolean stats;
 	gboolean verbose;
 };
-
-/* Monotonic stamps of the start-up stages, in ns. */
-struct startup {
-	gint64 vm_ready;
-	gint64 image_loaded;
-	gint64 vcpu_ready;
-};
-
-static gint64 now_ns(void)
-{
-	return g_get_monotonic_time() * 1000;
-}
 
 static gboolean mem_opts_from(const struct run_opts *o,
 			      struct spte_mem_opts *m, GError **error)
@@ -61,7 +49,8 @@ static gboolean mem_opts_from(const struct run_opts *o,
 	return TRUE;
 }
 
-static void print_startup(const struct startup *s, const struct spte_vcpu *vcpu)
+static void print_startup(const struct spte_boot_times *s,
+			  const struct spte_vcpu *vcpu)
 {
 	double ms = 1e-6;
 
@@ -77,68 +66,13 @@ static void print_startup(const struct startup *s, const struct spte_vcpu *vcpu)
 	       (vcpu->boot_ns - s->vcpu_ready) * ms);
 }
 
-/* The VMM's view of guest RAM must hold what the guest saw. */
-static gboolean check_host_checksum(struct spte_vm *vm,
-				    const struct spte_step *step,
-				    const struct spte_guest_result *res,
-				    GString *line)
-{
-	const guint64 *hva = spte_vm_gpa_to_hva(vm, step->gpa,
-						step->pages * 4096);
-	guint64 host;
-
-	if (!hva)
-		return TRUE;	/* the agent already refused the range */
-	host = spte_fnv1a64_words(hva, step->pages * 512);
-	if (host == res->value) {
-		g_string_append(line, ", host agrees");
-		return TRUE;
-	}
-	g_string_append_printf(line, ", FAILED: the host's view gives %#018"
-			       G_GINT64_MODIFIER "x", host);
-	return FALSE;
-}
-
-static gboolean run_agent_step(struct spte_vcpu *vcpu,
-			       const struct spte_step *step,
-			       const struct run_opts *o, gboolean *ok,
-			       GError **error)
-{
-	struct spte_guest_cmd cmd = { .op = step->op, .gpa = step->gpa,
-				      .pages = step->pages,
-				      .pattern = step->pattern };
-	struct spte_guest_result res;
-	g_autoptr(GString) line = g_string_new(NULL);
-	gint64 t = now_ns();
-
-	if (!spte_agent_call(vcpu, &cmd, &res, error)) {
-		g_prefix_error(error, "step %u '%s': ", step->index, step->text);
-		return FALSE;
-	}
-	if (!spte_step_describe_result(step, &res, line))
-		*ok = FALSE;
-	else if (step->op == SPTE_OP_CHECKSUM &&
-		 !check_host_checksum(vcpu->vm, step, &res, line))
-		*ok = FALSE;
-	if (o->stats)
-		g_string_append_printf(line, " [%.2f ms]",
-				       (now_ns() - t) * 1e-6);
-	printf("%s\n", line->str);
-	fflush(stdout);
-	return TRUE;
-}
-
 static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 {
-	g_autoptr(spte_vm) vm = NULL;
-	g_autoptr(spte_vcpu) vcpu = NULL;
 	g_autoptr(GPtrArray) steps = NULL;
-	g_autofree char *agent = NULL;
-	struct spte_mirror_session mirror = { 0 };
-	gboolean done = FALSE;
+	struct spte_session session;
+	struct spte_boot_times times;
 	struct spte_mem_opts mem;
-	struct startup s;
-	guint64 entry;
+	gboolean done = FALSE;
 
 	if (!mem_opts_from(o, &mem, error))
 		return FALSE;
@@ -150,58 +84,38 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 	for (guint i = 0; i < steps->len && !o->mirror; i++) {
 		const struct spte_step *step = steps->pdata[i];
 
-		if (step->where == SPTE_STEP_HOST) {
+		if (step->needs_mirror) {
 			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 				    "--exec: step %u '%s' acts on the mirror: "
 				    "add --mirror", step->index, step->text);
 			return FALSE;
 		}
 	}
-	if (!o->guest) {
-		agent = spte_find_agent(error);
-		if (!agent)
-			return FALSE;
-	}
 
-	if (!spte_vm_create(&vm, &mem, error))
-		return FALSE;
-	s.vm_ready = now_ns();
-	if (!spte_vm_load_image(vm, o->guest ? o->guest : agent, &entry, error))
-		return FALSE;
-	s.image_loaded = now_ns();
-	if (!spte_vcpu_create(vm, 0, entry, &vcpu, error))
-		return FALSE;
-	s.vcpu_ready = now_ns();
+	if (!spte_session_boot(&session, &mem, o->guest, o->mirror, &times,
+			       error))
+		goto out;
+	session.stats = o->stats;
 	if (o->verbose)
-		printf("vm: %" G_GUINT64_FORMAT " MiB %s RAM at hva %p, "
-		       "entry %#" G_GINT64_MODIFIER "x\n", mem.size >> 20,
-		       spte_backing_name(mem.backing), vm->ram.hva, entry);
-
-	if (!spte_agent_wait_ready(vcpu, error))
-		return FALSE;
+		printf("vm: %" G_GUINT64_FORMAT " MiB %s RAM at hva %p\n",
+		       mem.size >> 20, spte_backing_name(mem.backing),
+		       session.vm->ram.hva);
 	if (o->stats || o->verbose)
-		print_startup(&s, vcpu);
-	if (o->mirror && !spte_mirror_session_open(&mirror, vm, error))
-		return FALSE;
+		print_startup(&times, session.vcpu);
 
-	for (guint i = 0; i < steps->len; i++) {
-		const struct spte_step *step = steps->pdata[i];
-
-		if (step->where == SPTE_STEP_HOST) {
-			if (!spte_mirror_run_step(&mirror, step, ok, error))
-				goto out;
-		} else if (!run_agent_step(vcpu, step, o, ok, error)) {
+	for (guint i = 0; i < steps->len; i++)
+		if (!spte_session_run_step(&session, steps->pdata[i], error))
 			goto out;
-		}
-	}
-	if (!spte_agent_halt(vcpu, error))
+	if (!spte_agent_halt(session.vcpu, error))
 		goto out;
 	if (o->stats)
 		printf("exits: %" G_GUINT64_FORMAT " KVM_RUN returns\n",
-		       vcpu->exits);
+		       session.vcpu->exits);
 	done = TRUE;
 out:
-	spte_mirror_session_close(&mirror);
+	if (!session.ok)
+		*ok = FALSE;
+	spte_session_close(&session);
 	return done;
 }
 

@@ -7,13 +7,17 @@
 #include <spte/guest_abi.h>
 
 /*
- * `spte run --exec 'fill 0x200000 256 0xa5; verify 0x200000 256 0xa5'`:
- * a script of steps separated by ';' or newlines.  Agent steps run in the
- * guest; host steps (the mirror's) run in the VMM between them.
+ * The step language shared by `spte run --exec 'fill 0 256 0xa5; ...'` and
+ * the [steps] of a scenario file: one step per line (or per ';').  Agent
+ * steps run in the guest; mirror steps act on the spte_mirror table; host
+ * steps do to guest RAM what the kernel or a VMM would (madvise, KSM,
+ * fork...); expect steps are the checks a scenario passes or fails on.
  */
 enum spte_step_where {
 	SPTE_STEP_AGENT,
+	SPTE_STEP_MIRROR,	/* needs the spte_mirror module */
 	SPTE_STEP_HOST,
+	SPTE_STEP_EXPECT,
 };
 
 enum spte_step_mode {
@@ -34,6 +38,10 @@ struct spte_step {
 	guint64 pattern;		/* byte patterns widened to 64 bits */
 	enum spte_step_mode mode;
 	char *file;			/* optional output file (dump) */
+	char *name;			/* a word argument: advice, dump name */
+	guint64 count;			/* a number argument: scans, node */
+	GStrv words;			/* the rest of the line (expect) */
+	gboolean needs_mirror;
 };
 
 void spte_step_free(struct spte_step *step);
@@ -42,6 +50,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(spte_step, spte_step_free)
 
 /* Parse @script into a GPtrArray of struct spte_step. */
 GPtrArray *spte_script_parse(const char *script, GError **error);
+
+/*
+ * Parse one step; @index is its position (a line number in a scenario
+ * file).  Errors carry no position: the caller says where.
+ */
+struct spte_step *spte_step_parse(const char *text, guint index,
+				  GError **error);
+
+/* Parse "GPA PAGES" into step->gpa and step->pages. */
+gboolean spte_step_parse_range(struct spte_step *step, const char *gpa,
+			       const char *pages, GError **error);
 
 /* "verb ARGS - what it does" lines for --help. */
 char *spte_script_help(void);

@@ -22,10 +22,18 @@ struct spte_command {
 };
 
 static const struct spte_command commands[] = {
+	{ "demo", spte_cmd_demo,
+	  "KSM merge, THP collapse and khugepaged's test_young, in the lab VM" },
+	{ "scenario", spte_cmd_scenario,
+	  "list, show or run memory-management scenarios against a guest" },
 	{ "run", spte_cmd_run,
 	  "run a guest (the bundled agent by default) and drive it with --exec" },
 	{ "dump", spte_cmd_dump,
 	  "show a mirror dump saved by 'spte run --mirror --exec \"dump FILE\"'" },
+	{ "diff", spte_cmd_diff,
+	  "compare two mirror dumps (or a report's before/after) page by page" },
+	{ "events", spte_cmd_events,
+	  "show a scenario report's notifier events as a timeline" },
 	{ "lab", spte_cmd_lab,
 	  "run a command inside the lab VM (Debian 6.1 kernel, nested KVM)" },
 };

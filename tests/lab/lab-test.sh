@@ -129,7 +129,7 @@ mirror-run)
 		grep -Eq 'map 0 512 read +ok: (512 x 4K \+ 0|0 x 4K \+ 1) x 2M leaves installed' "$out"
 	check "the dump reads as an EPT walk" \
 		grep -Eq '^  0x000000000000-0x0000001fffff  (4K x512|2M x1) ' "$out"
-	dev=$(sed -n 's/.*device read 512 pages through the mirror, fnv1a64 \(0x[0-9a-f]*\).*/\1/p' "$out")
+	dev=$(sed -n 's/.*device read 512 pages through the mirror ([0-9]* leaves faulted in), fnv1a64 \(0x[0-9a-f]*\).*/\1/p' "$out")
 	guest=$(sed -n 's/^checksum 0 512 .*fnv1a64 \(0x[0-9a-f]*\) .*/\1/p' "$out")
 	check "device read through the mirror = guest checksum ($dev = $guest)" \
 		[ -n "$dev" ] && [ "$dev" = "$guest" ]
@@ -138,6 +138,28 @@ mirror-run)
 	"$spte" dump "$share/before.json" >"$out" 2>"$err"
 	check "spte dump renders it on the host" \
 		grep -q '^spte_mirror table (seq ' "$out"
+	;;
+swap)
+	# zram swap and cgroup v2, set up by lab/init for the reclaim
+	# scenarios (MADV_PAGEOUT, memory.reclaim).
+	echo "1..5"
+	run --share "$share" -- sh -c '
+		cat /proc/swaps
+		grep -q "^cgroup2 /sys/fs/cgroup cgroup2 " /proc/mounts &&
+			echo cgroup2-mounted
+		grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
+			mkdir /sys/fs/cgroup/lab-test &&
+			[ -f /sys/fs/cgroup/lab-test/memory.reclaim ] &&
+			echo memory-controller-usable
+		rmdir /sys/fs/cgroup/lab-test 2>/dev/null
+		true'
+	check "lab exits 0" [ "$rc" = 0 ]
+	check "/proc/swaps lists /dev/zram0" grep -q '^/dev/zram0 ' "$out"
+	warnings=$(grep -c WARNING "$out")
+	check "no WARNING from the lab's init (saw $warnings)" [ "$warnings" = 0 ]
+	check "cgroup2 is mounted at /sys/fs/cgroup" grep -qx cgroup2-mounted "$out"
+	check "the memory controller is available (a child has memory.reclaim)" \
+		grep -qx memory-controller-usable "$out"
 	;;
 *)
 	echo "1..1"

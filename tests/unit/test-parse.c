@@ -95,7 +95,7 @@ static const struct {
 	const char *script;
 	const char *message;
 } bad_scripts[] = {
-	{ "frobnicate 1 2", "step 1 'frobnicate 1 2': unknown command 'frobnicate'" },
+	{ "frobnicate 1 2", "step 1 'frobnicate 1 2': unknown step 'frobnicate'" },
 	{ "fill 0 1", "expected 'fill GPA PAGES PATTERN'" },
 	{ "fill 0 1 2 3", "expected 'fill GPA PAGES PATTERN'" },
 	{ "fill 0x1001 1 0", "GPA 0x1001 is not 4 KiB aligned" },

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SPTE_INSPECT_TIMELINE_H
+#define SPTE_INSPECT_TIMELINE_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "mirror/spte_mirror.h"
+
+/*
+ * One event record as JSON:
+ *   {"seq", "time_ns", "callback": "invalidate_range_start",
+ *    "event": "CLEAR" | null, "flags": ["blockable", "in_slot", "skipped"],
+ *    "result", "hva_start", "hva_end", "gpa_start", "gpa_end", "old_pfn",
+ *    "new_pfn", "leaves"}
+ * gpa_*, old_pfn and new_pfn are null for SPTE_MIRROR_NONE.  A callback or
+ * event number without a name is written as an integer, an unknown flag
+ * bit as "bitN"; spte_events_from_json() takes both back.
+ */
+JsonNode *spte_event_to_json(const struct spte_mirror_event *ev);
+/* An array of @n records. */
+JsonNode *spte_events_to_json(const struct spte_mirror_event *ev, guint n);
+
+/*
+ * The inverse: @array must be a JSON array of event objects; *out gets a
+ * GArray of struct spte_mirror_event.  Errors (SPTE_ERROR_INVALID) name the
+ * index and the member.
+ */
+gboolean spte_events_from_json(JsonNode *array, GArray **out,
+			       GError **error);
+
+/* SPTE_CB_* for a name such as "change_pte"; -1 if there is none. */
+int spte_callback_from_name(const char *name);
+
+/*
+ * Which records spte_timeline_format_filtered() prints.  Nesting, folding
+ * and sequence gaps are still worked out on the whole log, so a filtered
+ * record keeps its place under its invalidate_range_start.
+ */
+struct spte_timeline_filter {
+	guint64 gpa_start;	/* records whose GPA range meets [start, end) */
+	guint64 gpa_end;	/* gpa_start == gpa_end: no GPA filter */
+	guint64 callbacks;	/* bit (1 << SPTE_CB_x); 0: all */
+};
+
+/*
+ * The records as a kernel engineer reads them, one line each: time since
+ * @t0_ns in ms, seq, callback and event, the GPA range and page count (or
+ * "outside slots" and the HVA range), leaves zapped/aged, old -> new PFN,
+ * young/old.  Records between an invalidate_range_start and its
+ * invalidate_range_end (same HVA range) are indented under the start;
+ * runs of identical records over adjacent ranges fold into one
+ * "x N over gpa A-B" line; dropped records and sequence gaps stand out.
+ */
+void spte_timeline_format(const struct spte_mirror_event *ev, guint n,
+			  guint64 t0_ns, GString *out);
+void spte_timeline_format_filtered(const struct spte_mirror_event *ev,
+				   guint n, guint64 t0_ns,
+				   const struct spte_timeline_filter *filter,
+				   GString *out);
+
+#endif

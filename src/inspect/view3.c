@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect/kvm_stats.h"
+#include "inspect/primary.h"
+#include "inspect/view3.h"
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	((guint64)1 << PAGE_SHIFT)
+/* Enough to see a pattern; the rest are only counted. */
+#define MAX_TRACE_LINES	32
+
+/* Same set as the dump view, so a row never hides a difference it shows. */
+#define FOLD_BITS (SPTE_EPT_RWX | SPTE_EPT_A | SPTE_EPT_D | SPTE_EPT_PS | \
+		   SPTE_EPT_MT_MASK | SPTE_EPT_IPAT)
+
+enum relation {
+	REL_NO_MODULE,
+	REL_UNMAPPED,		/* the mirror has no leaf here */
+	REL_SAME,
+	REL_STALE_PFN,		/* both map it, to different pages */
+	REL_STALE_UNMAPPED,	/* the mirror maps what the primary does not */
+	REL_UNKNOWN,		/* pagemap hid the PFN: no CAP_SYS_ADMIN */
+};
+
+struct page_view {
+	struct spte_primary_page p;
+	const struct spte_mirror_leaf *leaf;
+	guint64 mpfn;		/* the mirror's PFN for this 4K page */
+	enum relation rel;
+};
+
+struct row {
+	char *cols[4];
+};
+
+static void row_clear(gpointer data)
+{
+	struct row *r = data;
+
+	for (guint i = 0; i < G_N_ELEMENTS(r->cols); i++)
+		g_free(r->cols[i]);
+}
+
+static gboolean same_row(const struct page_view *a, const struct page_view *b)
+{
+	if (a->p.flags != b->p.flags || a->p.node != b->p.node ||
+	    a->rel != b->rel || !a->leaf != !b->leaf)
+		return FALSE;
+	return !a->leaf || (a->leaf->level == b->leaf->level &&
+			    (a->leaf->entry & FOLD_BITS) ==
+			    (b->leaf->entry & FOLD_BITS));
+}
+
+static int cmp_u64(gconstpointer a, gconstpointer b)
+{
+	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One 4K PFN per page: how do they relate? */
+static void describe_pfns(const guint64 *pfn, guint64 n, GString *out)
+{
+	gboolean contiguous = TRUE, same = TRUE;
+	g_autofree guint64 *sorted = NULL;
+	guint64 distinct = 1;
+
+	for (guint64 i = 1; i < n; i++) {
+		contiguous &= pfn[i] == pfn[0] + i;
+		same &= pfn[i] == pfn[0];
+	}
+	if (n == 1) {
+		g_string_append_printf(out, "pfn 0x%" G_GINT64_MODIFIER "x",
+				       pfn[0]);
+	} else if (contiguous) {
+		g_string_append_printf(out, "pfn 0x%" G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x contiguous",
+				       pfn[0], pfn[0] + n - 1);
+	} else if (same) {
+		g_string_append_printf(out, "pfn 0x%" G_GINT64_MODIFIER "x "
+				       "shared by all %" G_GUINT64_FORMAT,
+				       pfn[0], n);
+	} else {
+		sorted = g_new(guint64, n);
+		memcpy(sorted, pfn, n * sizeof(*pfn));
+		qsort(sorted, n, sizeof(*sorted), cmp_u64);
+		for (guint64 i = 1; i < n; i++)
+			distinct += sorted[i] != sorted[i - 1];
+		g_string_append_printf(out, "pfns scattered: %" G_GUINT64_FORMAT
+				       " distinct, first 0x%" G_GINT64_MODIFIER
+				       "x", distinct, pfn[0]);
+	}
+}
+
+static char *primary_col(const struct page_view *v, guint64 n)
+{
+	g_autofree char *flags = spte_primary_format(&v->p);
+	g_autofree guint64 *pfn = NULL;
+	GString *s = g_string_new(NULL);
+
+	if (!(v->p.flags & SPTE_PRIMARY_PRESENT)) {
+		g_string_append(s, "not present");
+		if (strcmp(flags, "-"))
+			g_string_append_printf(s, ", %s", flags);
+		return g_string_free(s, FALSE);
+	}
+	if (!v->p.pfn) {
+		g_string_append(s, "pfn hidden");
+	} else {
+		pfn = g_new(guint64, n);
+		for (guint64 i = 0; i < n; i++)
+			pfn[i] = v[i].p.pfn;
+		describe_pfns(pfn, n, s);
+	}
+	g_string_append_printf(s, ", %s", flags);
+	return g_string_free(s, FALSE);
+}
+
+static const char *relation_text(enum relation rel)
+{
+	switch (rel) {
+	case REL_SAME:
+		return "same PFN as primary";
+	case REL_STALE_PFN:
+		return "STALE: primary maps another PFN";
+	case REL_STALE_UNMAPPED:
+		return "STALE: primary not present";
+	case REL_UNKNOWN:
+		return "primary PFN unknown";
+	default:
+		return "";
+	}
+}
+
+static char *mirror_col(const struct page_view *v, guint64 n)
+{
+	const struct spte_mirror_leaf *l = v->leaf;
+	g_autofree guint64 *pfn = NULL;
+	guint64 leaves = 1;
+	GString *s;
+	char flags[8];
+
+	if (v->rel == REL_NO_MODULE)
+		return g_strdup("no spte_mirror module");
+	if (!l)
+		return g_strdup("not mapped");
+	pfn = g_new(guint64, n);
+	for (guint64 i = 0; i < n; i++) {
+		pfn[i] = v[i].mpfn;
+		leaves += i && v[i].leaf != v[i - 1].leaf;
+	}
+	s = g_string_new(NULL);
+	g_string_append_printf(s, "%s x%" G_GUINT64_FORMAT " ",
+			       l->level == 1 ? "4K" : "2M", leaves);
+	describe_pfns(pfn, n, s);
+	g_string_append_printf(s, ", %s %s, %s",
+			       spte_ept_flags_str(l->entry, flags),
+			       spte_ept_memtype_name(spte_ept_memtype(l->entry)),
+			       relation_text(v->rel));
+	return g_string_free(s, FALSE);
+}
+
+static void attach_mirror(struct page_view *v, guint64 gpa, guint64 pages,
+			  const struct spte_mirror_table *mirror)
+{
+	guint64 end = gpa + pages * PAGE_SIZE;
+
+	for (guint64 i = 0; i < mirror->nr_leaves; i++) {
+		const struct spte_mirror_leaf *l = &mirror->leaves[i];
+		guint64 lo = MAX(l->gpa, gpa);
+		guint64 hi = MIN(l->gpa + spte_mirror_leaf_size(l), end);
+
+		for (guint64 a = lo; a < hi; a += PAGE_SIZE) {
+			struct page_view *p = &v[(a - gpa) >> PAGE_SHIFT];
+
+			p->leaf = l;
+			p->mpfn = spte_ept_pfn(l->entry) +
+				  ((a - l->gpa) >> PAGE_SHIFT);
+		}
+	}
+	for (guint64 i = 0; i < pages; i++) {
+		struct page_view *p = &v[i];
+
+		if (!p->leaf)
+			p->rel = REL_UNMAPPED;
+		else if (!(p->p.flags & SPTE_PRIMARY_PRESENT))
+			p->rel = REL_STALE_UNMAPPED;
+		else if (!p->p.pfn)
+			p->rel = REL_UNKNOWN;
+		else
+			p->rel = p->p.pfn == p->mpfn ? REL_SAME : REL_STALE_PFN;
+	}
+}
+
+static void print_rows(GArray *rows, GString *out)
+{
+	guint w[3] = { 0 };
+
+	for (guint r = 0; r < rows->len; r++) {
+		const struct row *row = &g_array_index(rows, struct row, r);
+
+		for (guint c = 0; c < G_N_ELEMENTS(w); c++)
+			w[c] = MAX(w[c], strlen(row->cols[c]));
+	}
+	for (guint r = 0; r < rows->len; r++) {
+		const struct row *row = &g_array_index(rows, struct row, r);
+
+		g_string_append_printf(out, "  %-*s | %*s | %-*s | %s\n",
+				       (int)w[0], row->cols[0],
+				       (int)w[1], row->cols[1],
+				       (int)w[2], row->cols[2], row->cols[3]);
+	}
+}
+
+static void format_stats(struct spte_vm *vm, GString *out)
+{
+	static const char *const names[] = {
+		"pages_4k", "pages_2m", "pages_1g", "remote_tlb_flush",
+	};
+	g_autoptr(spte_kvm_stats) s = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *sep = " ";
+
+	if (!spte_kvm_stats_open(vm->vm_fd, &s, &error)) {
+		g_string_append_printf(out, "kvm stats: %s\n", error->message);
+		return;
+	}
+	g_string_append(out, "kvm (whole VM):");
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		guint64 v;
+
+		if (!spte_kvm_stats_has(s, names[i]))
+			continue;
+		if (spte_kvm_stats_get(s, names[i], &v, NULL))
+			g_string_append_printf(out, "%s%s %" G_GUINT64_FORMAT,
+					       sep, names[i], v);
+		else
+			g_string_append_printf(out, "%s%s ?", sep, names[i]);
+		sep = ", ";
+	}
+	g_string_append_c(out, '\n');
+}
+
+static void format_trace(struct spte_kvm_trace *trace, guint64 gpa,
+			 guint64 hva, guint64 len, GString *out)
+{
+	g_autoptr(GPtrArray) recs = NULL;
+	guint64 hit = 0;
+
+	if (!trace) {
+		g_string_append(out, "kvm tracepoints: not traced\n");
+		return;
+	}
+	recs = spte_kvm_trace_collect(trace);
+	for (guint i = 0; i < recs->len; i++) {
+		const struct spte_kvm_trace_rec *r = recs->pdata[i];
+		guint64 lo = MAX(r->hva_start, hva);
+		guint64 hi = MIN(r->hva_end, hva + len);
+
+		if (lo >= hi)
+			continue;
+		if (!hit++)
+			g_string_append_printf(out, "kvm tracepoints over hva "
+					       "0x%" G_GINT64_MODIFIER "x-0x%"
+					       G_GINT64_MODIFIER "x:\n", hva,
+					       hva + len - 1);
+		if (hit > MAX_TRACE_LINES)
+			continue;
+		g_string_append_printf(out, "  %" G_GUINT64_FORMAT ".%06"
+				       G_GUINT64_FORMAT " %s-%d %-19s hva 0x%"
+				       G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x, here gpa 0x%"
+				       G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x\n",
+				       r->ts_us / 1000000, r->ts_us % 1000000,
+				       r->comm, r->pid, r->event, r->hva_start,
+				       r->hva_end - 1, gpa + (lo - hva),
+				       gpa + (hi - hva) - 1);
+	}
+	if (hit > MAX_TRACE_LINES)
+		g_string_append_printf(out, "  ... and %" G_GUINT64_FORMAT
+				       " more\n", hit - MAX_TRACE_LINES);
+	g_string_append_printf(out, "kvm tracepoints: %" G_GUINT64_FORMAT
+			       " of %u records since start overlap this range "
+			       "(%s)\n", hit, recs->len, spte_kvm_trace_dir(trace));
+}
+
+void spte_view3_format(struct spte_vm *vm,
+		       const struct spte_mirror_table *mirror,
+		       struct spte_kvm_trace *trace, guint64 gpa,
+		       guint64 pages, GString *out)
+{
+	g_autofree struct spte_primary_page *prim = NULL;
+	g_autofree struct page_view *v = NULL;
+	g_autoptr(GArray) rows = NULL;
+	g_autoptr(GError) error = NULL;
+	guint64 len = pages * PAGE_SIZE;
+	const guint8 *hva;
+
+	if ((gpa & (PAGE_SIZE - 1)) || !pages || len / PAGE_SIZE != pages) {
+		g_string_append_printf(out, "three-way view: gpa 0x%"
+				       G_GINT64_MODIFIER "x + %" G_GUINT64_FORMAT
+				       " pages is not a page-aligned range\n",
+				       gpa, pages);
+		return;
+	}
+	hva = spte_vm_gpa_to_hva(vm, gpa, len);
+	if (!hva) {
+		g_string_append_printf(out, "three-way view: gpa 0x%"
+				       G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x is not inside one "
+				       "memslot of guest memory\n", gpa,
+				       gpa + len - 1);
+		return;
+	}
+	g_string_append_printf(out, "three-way view: gpa 0x%" G_GINT64_MODIFIER
+			       "x-0x%" G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT
+			       " pages) at hva %p-%p", gpa, gpa + len - 1,
+			       pages, hva, hva + len - 1);
+	if (mirror)
+		g_string_append_printf(out, ", mirror dump seq %"
+				       G_GUINT64_FORMAT, (guint64)mirror->seq);
+	g_string_append_c(out, '\n');
+
+	prim = g_new0(struct spte_primary_page, pages);
+	if (!spte_primary_read(hva, pages, prim, &error))
+		g_string_append_printf(out, "primary: %s (shown as not "
+				       "present)\n", error->message);
+	v = g_new0(struct page_view, pages);
+	for (guint64 i = 0; i < pages; i++) {
+		v[i].p = prim[i];
+		if (error)
+			v[i].p = (struct spte_primary_page){ .node = -1 };
+		v[i].rel = REL_NO_MODULE;
+	}
+	if (mirror)
+		attach_mirror(v, gpa, pages, mirror);
+
+	rows = g_array_new(FALSE, TRUE, sizeof(struct row));
+	g_array_set_clear_func(rows, row_clear);
+	g_array_append_val(rows, ((struct row){ .cols = {
+		g_strdup("gpa range"), g_strdup("pages"),
+		g_strdup("primary: pfn, flags, node"),
+		g_strdup("mirror: level, pfn, flags, memtype") } }));
+	for (guint64 i = 0; i < pages;) {
+		guint64 n = 1;
+
+		while (i + n < pages && same_row(&v[i], &v[i + n]))
+			n++;
+		g_array_append_val(rows, ((struct row){ .cols = {
+			g_strdup_printf("0x%012" G_GINT64_MODIFIER "x-0x%012"
+					G_GINT64_MODIFIER "x",
+					gpa + i * PAGE_SIZE,
+					gpa + (i + n) * PAGE_SIZE - 1),
+			g_strdup_printf("%" G_GUINT64_FORMAT, n),
+			primary_col(&v[i], n),
+			mirror_col(&v[i], n) } }));
+		i += n;
+	}
+	print_rows(rows, out);
+	format_stats(vm, out);
+	format_trace(trace, gpa, (guintptr)hva, len, out);
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "agent_client.h"
+#include "dump_view.h"
+#include "inspect/timeline.h"
+#include "memcg.h"
+#include "scenario_run.h"
+#include "session.h"
+#include "spte_error.h"
+
+static gboolean has_swap(void)
+{
+	g_autofree char *swaps = NULL;
+
+	/* a header line, then one line per active swap area */
+	return g_file_get_contents("/proc/swaps", &swaps, NULL, NULL) &&
+	       strchr(swaps, '\n') && strchr(swaps, '\n')[1];
+}
+
+static guint numa_nodes(void)
+{
+	guint n = 0;
+
+	while (TRUE) {
+		g_autofree char *dir = g_strdup_printf(
+			"/sys/devices/system/node/node%u", n);
+
+		if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+			return n;
+		n++;
+	}
+}
+
+gboolean spte_scenario_check_requires(const struct spte_scenario *sc,
+				      GError **error)
+{
+	const char *missing = NULL;
+
+	for (guint i = 0; sc->requires[i] && !missing; i++) {
+		const char *r = sc->requires[i];
+
+		if (g_str_equal(r, "module") &&
+		    !g_file_test("/dev/spte_mirror", G_FILE_TEST_EXISTS))
+			missing = "the spte_mirror module (/dev/spte_mirror)";
+		else if (g_str_equal(r, "ksm") &&
+			 !g_file_test("/sys/kernel/mm/ksm/run",
+				      G_FILE_TEST_EXISTS))
+			missing = "KSM (/sys/kernel/mm/ksm)";
+		else if (g_str_equal(r, "khugepaged") &&
+			 !g_file_test("/sys/kernel/mm/transparent_hugepage/"
+				      "khugepaged/full_scans",
+				      G_FILE_TEST_EXISTS))
+			missing = "THP and khugepaged";
+		else if (g_str_equal(r, "swap") && !has_swap())
+			missing = "an active swap area (/proc/swaps)";
+		else if (g_str_equal(r, "memcg") &&
+			 !g_file_test("/sys/fs/cgroup/cgroup.subtree_control",
+				      G_FILE_TEST_EXISTS))
+			missing = "cgroup v2 at /sys/fs/cgroup";
+	}
+	if (!missing && sc->numa_nodes > numa_nodes())
+		missing = "two NUMA nodes";
+	if (!missing)
+		return TRUE;
+	g_set_error(error, SPTE_ERROR, g_strv_contains(
+			(const char *const *)sc->requires, "module") &&
+		    !g_file_test("/dev/spte_mirror", G_FILE_TEST_EXISTS) ?
+		    SPTE_ERROR_NO_MODULE : SPTE_ERROR_UNSUPPORTED,
+		    "scenario %s needs %s, which this machine lacks; the lab "
+		    "VM has it all: spte scenario run --lab %s", sc->name,
+		    missing, sc->name);
+	return FALSE;
+}
+
+GStrv spte_scenario_lab_args(const struct spte_scenario *sc)
+{
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+	if (sc->numa_nodes >= 2) {
+		g_strv_builder_add(b, "--numa");
+		g_strv_builder_add(b, "2");
+	}
+	return g_strv_builder_end(b);
+}
+
+/* "a -> b -> c" as this kernel will call them. */
+static char *expected_on_this_kernel(const char *sequence, guint64 callbacks)
+{
+	g_auto(GStrv) words = g_strsplit_set(sequence, " \t", -1);
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(GString) absent = g_string_new(NULL);
+
+	for (guint i = 0; words[i]; i++) {
+		char *w = words[i];
+		size_t len = strlen(w);
+		gboolean optional = len && w[len - 1] == '?';
+		char *colon;
+
+		if (!len)
+			continue;
+		if (optional)
+			w[len - 1] = '\0';
+		colon = strchr(w, ':');
+		if (colon)
+			*colon = '\0';
+		if (optional) {
+			gboolean here = FALSE;
+
+			for (guint cb = 0; cb < SPTE_CB_DROPPED; cb++)
+				if (g_str_equal(w, spte_mirror_callback_name(cb)))
+					here = callbacks & (1ULL << cb);
+			if (!here) {
+				g_string_append_printf(absent, "; no %s on "
+						       "this kernel", w);
+				continue;
+			}
+		}
+		g_string_append_printf(out, "%s%s", out->len ? " -> " : "", w);
+		if (colon)
+			g_string_append_printf(out, "(%s)", colon + 1);
+	}
+	g_string_append(out, absent->str);
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static char *kernel_release(void)
+{
+	struct utsname u;
+
+	return uname(&u) ? g_strdup("unknown") : g_strdup(u.release);
+}
+
+static JsonNode *report_json(const struct spte_scenario *sc,
+			     struct spte_session *s, const char *kernel)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "scenario");
+	json_builder_add_string_value(b, sc->name);
+	json_builder_set_member_name(b, "summary");
+	json_builder_add_string_value(b, sc->summary);
+	json_builder_set_member_name(b, "kernel");
+	json_builder_add_string_value(b, kernel);
+	json_builder_set_member_name(b, "passed");
+	json_builder_add_boolean_value(b, s->ok);
+	json_builder_set_member_name(b, "memory");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "size");
+	json_builder_add_int_value(b, s->vm ? (gint64)s->vm->ram.size : 0);
+	json_builder_set_member_name(b, "backing");
+	json_builder_add_string_value(b, s->vm ?
+		spte_backing_name(s->vm->ram.backing) : "none");
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "callbacks");
+	json_builder_begin_array(b);
+	for (guint cb = 0; cb < SPTE_CB_DROPPED; cb++)
+		if (s->callbacks & (1ULL << cb))
+			json_builder_add_string_value(b,
+				spte_mirror_callback_name(cb));
+	json_builder_end_array(b);
+	if (sc->sequence) {
+		json_builder_set_member_name(b, "sequence");
+		json_builder_add_string_value(b, sc->sequence);
+	}
+	json_builder_set_member_name(b, "checks");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < s->checks->len; i++) {
+		const struct spte_check *c = s->checks->pdata[i];
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, c->name);
+		json_builder_set_member_name(b, "line");
+		json_builder_add_int_value(b, c->line);
+		json_builder_set_member_name(b, "passed");
+		json_builder_add_boolean_value(b, c->passed);
+		json_builder_set_member_name(b, "detail");
+		json_builder_add_string_value(b, c->detail);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "events");
+	json_builder_add_value(b, spte_events_to_json(
+		(const struct spte_mirror_event *)s->events->data,
+		s->events->len));
+	json_builder_set_member_name(b, "dumps");
+	json_builder_begin_object(b);
+	for (guint i = 0; i < s->dumps->len; i++) {
+		const struct spte_named_dump *d = s->dumps->pdata[i];
+
+		json_builder_set_member_name(b, d->name);
+		json_builder_add_value(b, spte_dump_to_json(d->table));
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static void print_verdict(struct spte_session *s, const char *name)
+{
+	guint failed = 0;
+
+	for (guint i = 0; i < s->checks->len; i++)
+		failed += !((struct spte_check *)s->checks->pdata[i])->passed;
+	if (!s->checks->len)
+		s->ok = FALSE;	/* a scenario that checks nothing proves nothing */
+	if (s->ok) {
+		printf("%s: PASS (%u checks)\n", name, s->checks->len);
+		return;
+	}
+	printf("%s: FAIL (%u of %u checks failed)\n", name, failed,
+	       s->checks->len);
+	for (guint i = 0; i < s->checks->len; i++) {
+		const struct spte_check *c = s->checks->pdata[i];
+
+		if (!c->passed)
+			printf("  line %u '%s': %s\n", c->line, c->name,
+			       c->detail);
+	}
+}
+
+/* A step that could not be carried out ends the run as a failed check. */
+static void record_abort(struct spte_session *s, const struct spte_step *step,
+			 const GError *err)
+{
+	g_autoptr(GString) line = g_string_new(NULL);
+
+	spte_session_check(s, step, FALSE, line, "could not run: %s",
+			   err->message);
+	printf("%-30s %s\n", step->text, line->str);
+}
+
+JsonNode *spte_scenario_run(const struct spte_scenario *sc,
+			    const struct spte_scenario_opts *o, GError **error)
+{
+	g_autofree char *kernel = kernel_release();
+	struct spte_mem_opts mem = sc->mem;
+	struct spte_boot_times times;
+	struct spte_session s;
+	JsonNode *report;
+
+	if (o->backing &&
+	    !spte_backing_from_string(o->backing, &mem.backing, error))
+		return NULL;
+	if (!spte_scenario_check_requires(sc, error))
+		return NULL;
+	if (g_strv_contains((const char *const *)sc->requires, "memcg") &&
+	    !spte_memcg_enter(error))
+		return NULL;
+	if (!spte_session_boot(&s, &mem, NULL, g_strv_contains(
+			(const char *const *)sc->requires, "module"), &times,
+			       error)) {
+		spte_session_close(&s);
+		return NULL;
+	}
+	s.sequence = sc->sequence;
+	s.stats = o->stats;
+	spte_session_trace_kvm(&s);
+
+	printf("== %s: %s\n", sc->name, sc->summary);
+	printf("   kernel %s, %" G_GUINT64_FORMAT " MiB of %s guest RAM%s\n",
+	       kernel, mem.size >> 20, spte_backing_name(mem.backing),
+	       mem.thp == SPTE_THP_HUGEPAGE ? " (MADV_HUGEPAGE)" :
+	       mem.thp == SPTE_THP_NOHUGEPAGE ? " (MADV_NOHUGEPAGE)" : "");
+	if (sc->sequence) {
+		g_autofree char *seq = expected_on_this_kernel(sc->sequence,
+							       s.callbacks);
+
+		printf("   expected notifier sequence: %s\n", seq);
+	}
+	fflush(stdout);
+
+	for (guint i = 0; i < sc->steps->len; i++) {
+		const struct spte_step *step = sc->steps->pdata[i];
+		g_autoptr(GError) err = NULL;
+
+		if (!spte_session_run_step(&s, step, &err)) {
+			record_abort(&s, step, err);
+			break;
+		}
+	}
+	if (s.ok) {
+		g_autoptr(GError) err = NULL;
+
+		if (!spte_agent_halt(s.vcpu, &err))
+			printf("halting the guest: %s\n", err->message);
+	}
+	spte_session_drain_events(&s, NULL);
+	print_verdict(&s, sc->name);
+	report = report_json(sc, &s, kernel);
+	spte_session_close(&s);
+	return report;
+}
+
+gboolean spte_report_passed(JsonNode *report)
+{
+	JsonObject *o = json_node_get_object(report);
+
+	return json_object_get_boolean_member_with_default(o, "passed", FALSE);
+}

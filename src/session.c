@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "agent_client.h"
+#include "cli.h"
+#include "inspect/kvm_trace.h"
+#include "session.h"
+#include "spte_error.h"
+
+/* Records kept in the module between two reads; scenarios log a lot. */
+#define SESSION_LOG_RECORDS 65536
+
+static void named_dump_free(gpointer p)
+{
+	struct spte_named_dump *d = p;
+
+	g_free(d->name);
+	spte_mirror_table_free(d->table);
+	g_free(d);
+}
+
+static void check_free(gpointer p)
+{
+	struct spte_check *c = p;
+
+	g_free(c->name);
+	g_free(c->detail);
+	g_free(c);
+}
+
+gboolean spte_session_mirror_failed(GError **error, int err, const char *what)
+{
+	g_set_error(error, SPTE_ERROR,
+		    err == -ENOENT ? SPTE_ERROR_NO_MODULE : SPTE_ERROR_FAILED,
+		    "%s: %s", what, spte_mirror_strerror(err));
+	return FALSE;
+}
+
+static gboolean open_mirror(struct spte_session *s, GError **error)
+{
+	struct spte_mirror_version v;
+	int err;
+
+	err = spte_mirror_open(&s->mirror);
+	if (err)
+		return spte_session_mirror_failed(error, err, "the mirror");
+	err = spte_mirror_version(s->mirror, &v);
+	if (!err)
+		s->callbacks = v.callbacks;
+	/* only what happens to guest RAM: the VMM's own heap is noise */
+	if (!err)
+		err = spte_mirror_set_log(s->mirror, SESSION_LOG_RECORDS,
+					  SPTE_LOG_SLOTS_ONLY, NULL);
+	if (!err)
+		err = spte_mirror_add_slot(s->mirror, s->vm->ram.gpa,
+					   s->vm->ram.hva, s->vm->ram.size, 0,
+					   NULL);
+	if (err)
+		return spte_session_mirror_failed(error, err,
+						  "registering guest RAM with the mirror");
+	return TRUE;
+}
+
+static gint64 now_ns(void)
+{
+	return g_get_monotonic_time() * 1000;
+}
+
+gboolean spte_session_boot(struct spte_session *s,
+			   const struct spte_mem_opts *mem, const char *guest,
+			   gboolean mirror, struct spte_boot_times *times,
+			   GError **error)
+{
+	g_autofree char *agent = NULL;
+	guint64 entry;
+
+	*s = (struct spte_session){
+		.events = g_array_new(FALSE, TRUE,
+				      sizeof(struct spte_mirror_event)),
+		.dumps = g_ptr_array_new_with_free_func(named_dump_free),
+		.checks = g_ptr_array_new_with_free_func(check_free),
+		.fork_child = -1,
+		.ok = TRUE,
+	};
+	if (!guest) {
+		agent = spte_find_agent(error);
+		if (!agent)
+			return FALSE;
+	}
+	if (!spte_vm_create(&s->vm, mem, error))
+		return FALSE;
+	times->vm_ready = now_ns();
+	if (mirror && !open_mirror(s, error))
+		return FALSE;
+	if (!spte_vm_load_image(s->vm, guest ? guest : agent, &entry, error))
+		return FALSE;
+	times->image_loaded = now_ns();
+	if (!spte_vcpu_create(s->vm, 0, entry, &s->vcpu, error))
+		return FALSE;
+	times->vcpu_ready = now_ns();
+	return spte_agent_wait_ready(s->vcpu, error);
+}
+
+void spte_session_close(struct spte_session *s)
+{
+	spte_fork_reap(s);
+	g_clear_pointer(&s->uffd, spte_uffd_free);
+	g_clear_pointer(&s->kvm_trace, spte_kvm_trace_stop);
+	g_clear_pointer(&s->mirror, spte_mirror_close);
+	g_clear_pointer(&s->vcpu, spte_vcpu_destroy);
+	g_clear_pointer(&s->vm, spte_vm_destroy);
+	g_clear_pointer(&s->events, g_array_unref);
+	g_clear_pointer(&s->dumps, g_ptr_array_unref);
+	g_clear_pointer(&s->checks, g_ptr_array_unref);
+}
+
+void spte_session_check(struct spte_session *s, const struct spte_step *step,
+			gboolean passed, GString *line, const char *fmt, ...)
+{
+	struct spte_check *c = g_new0(struct spte_check, 1);
+	va_list ap;
+
+	va_start(ap, fmt);
+	c->detail = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	c->name = g_strdup(step->text);
+	c->line = step->index;
+	c->passed = passed;
+	g_string_append_printf(line, "%s: %s", passed ? "ok" : "FAILED",
+			       c->detail);
+	g_ptr_array_add(s->checks, c);
+	if (!passed)
+		s->ok = FALSE;
+}
+
+gboolean spte_session_drain_events(struct spte_session *s, GError **error)
+{
+	struct spte_mirror_event ev[256];
+	ssize_t n;
+
+	if (!s->mirror)
+		return TRUE;
+	do {
+		n = spte_mirror_read_events(s->mirror, ev, G_N_ELEMENTS(ev), 0);
+		if (n < 0)
+			return spte_session_mirror_failed(error, (int)n,
+							  "reading events");
+		g_array_append_vals(s->events, ev, n);
+	} while (n == G_N_ELEMENTS(ev));
+	return TRUE;
+}
+
+struct spte_mirror_table *spte_session_dump(struct spte_session *s,
+					    GError **error)
+{
+	struct spte_mirror_table *t = NULL;
+	int err = spte_mirror_dump(s->mirror, &t);
+
+	if (err) {
+		spte_session_mirror_failed(error, err, "SPTE_MIRROR_DUMP");
+		return NULL;
+	}
+	return t;
+}
+
+const struct spte_mirror_table *spte_session_find_dump(struct spte_session *s,
+							const char *name)
+{
+	for (guint i = 0; i < s->dumps->len; i++) {
+		const struct spte_named_dump *d = s->dumps->pdata[i];
+
+		if (g_str_equal(d->name, name))
+			return d->table;
+	}
+	return NULL;
+}
+
+void *spte_session_hva(struct spte_session *s, guint64 gpa, guint64 pages,
+		       GError **error)
+{
+	void *hva = NULL;
+
+	if (gpa >= s->vm->ram.gpa && pages <= s->vm->ram.size >> 12 &&
+	    gpa - s->vm->ram.gpa <= s->vm->ram.size - (pages << 12))
+		hva = spte_vm_gpa_to_hva(s->vm, gpa, pages << 12);
+	if (!hva)
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "gpa %#" G_GINT64_MODIFIER "x + %" G_GUINT64_FORMAT
+			    " pages is outside guest RAM (%" G_GUINT64_FORMAT
+			    " MiB at gpa 0)", gpa, pages,
+			    s->vm->ram.size >> 20);
+	return hva;
+}
+
+gboolean spte_session_run_step(struct spte_session *s,
+			       const struct spte_step *step, GError **error)
+{
+	g_autoptr(GString) line = g_string_new(NULL);
+	gint64 t = g_get_monotonic_time();
+
+	if (step->needs_mirror && !s->mirror) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "step %u '%s' acts on the mirror: add --mirror",
+			    step->index, step->text);
+		return FALSE;
+	}
+	g_string_append_printf(line, "%-30s ", step->text);
+	if (!spte_step_runner(step)(s, step, line, error)) {
+		g_prefix_error(error, "step %u '%s': ", step->index,
+			       step->text);
+		return FALSE;
+	}
+	if (s->stats)
+		g_string_append_printf(line, " [%.2f ms]",
+				       (g_get_monotonic_time() - t) * 1e-3);
+	printf("%s\n", line->str);
+	fflush(stdout);
+	return TRUE;
+}

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host steps that change guest RAM the way the kernel's own machinery or a
+ * VMM would: madvise, mprotect, the primary's young bits, ksmd and
+ * khugepaged.  The daemons are sped up for the step and put back after.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "knobs.h"
+#include "session.h"
+#include "spte_error.h"
+
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+#define KSM "/sys/kernel/mm/ksm/"
+#define KHUGEPAGED "/sys/kernel/mm/transparent_hugepage/khugepaged/"
+
+/* A daemon that has not finished two passes in this long is stuck. */
+#define SCAN_TIMEOUT_S 300
+
+static const struct {
+	const char *name;
+	int advice;
+} advices[] = {
+	{ "mergeable", MADV_MERGEABLE },
+	{ "unmergeable", MADV_UNMERGEABLE },
+	{ "hugepage", MADV_HUGEPAGE },
+	{ "nohugepage", MADV_NOHUGEPAGE },
+	{ "dontneed", MADV_DONTNEED },
+	{ "collapse", MADV_COLLAPSE },
+	{ "pageout", MADV_PAGEOUT },
+	{ "cold", MADV_COLD },
+	{ "willneed", MADV_WILLNEED },
+};
+
+gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
+			   GString *line, GError **error)
+{
+	void *hva = spte_session_hva(s, step->gpa, step->pages, error);
+	g_autofree char *upper = g_ascii_strup(step->name, -1);
+	gint64 t = g_get_monotonic_time();
+
+	if (!hva)
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(advices); i++) {
+		if (!g_str_equal(step->name, advices[i].name))
+			continue;
+		if (madvise(hva, step->pages << 12, advices[i].advice))
+			return spte_set_errno(error, errno, "madvise(%p, %"
+					      G_GUINT64_FORMAT ", MADV_%s)",
+					      hva, step->pages << 12, upper);
+		g_string_append_printf(line, "ok: madvise(MADV_%s) on hva %p"
+				       "-%p in %.1f ms", upper, hva,
+				       (char *)hva + (step->pages << 12) - 1,
+				       (g_get_monotonic_time() - t) / 1e3);
+		return TRUE;
+	}
+	g_assert_not_reached();
+}
+
+gboolean spte_step_mprotect(struct spte_session *s,
+			    const struct spte_step *step, GString *line,
+			    GError **error)
+{
+	void *hva = spte_session_hva(s, step->gpa, step->pages, error);
+	int prot = g_str_equal(step->name, "rw") ? PROT_READ | PROT_WRITE :
+		   g_str_equal(step->name, "ro") ? PROT_READ : PROT_NONE;
+	const char *name = prot == (PROT_READ | PROT_WRITE) ?
+			   "PROT_READ|PROT_WRITE" :
+			   prot == PROT_READ ? "PROT_READ" : "PROT_NONE";
+
+	if (!hva)
+		return FALSE;
+	if (mprotect(hva, step->pages << 12, prot))
+		return spte_set_errno(error, errno, "mprotect(%p, %"
+				      G_GUINT64_FORMAT ", %s)", hva,
+				      step->pages << 12, name);
+	g_string_append_printf(line, "ok: mprotect(%s) on hva %p-%p", name, hva,
+			       (char *)hva + (step->pages << 12) - 1);
+	return TRUE;
+}
+
+gboolean spte_step_clear_refs(struct spte_session *s,
+			      const struct spte_step *step, GString *line,
+			      GError **error)
+{
+	/* "1": clear the accessed bits of every PTE, telling no notifier */
+	if (!spte_knob_write("/proc/self/clear_refs", "1", error))
+		return FALSE;
+	g_string_append(line, "ok: the primary's young bits are clear; "
+			"secondary MMUs keep theirs");
+	return TRUE;
+}
+
+static gboolean read_counters(const char *dir, const char *const *names,
+			      guint64 *values, GError **error)
+{
+	for (guint i = 0; names[i]; i++) {
+		g_autofree char *path = g_strconcat(dir, names[i], NULL);
+
+		if (!spte_knob_read_u64(path, &values[i], error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean spte_step_ksm_scan(struct spte_session *s,
+			    const struct spte_step *step, GString *line,
+			    GError **error)
+{
+	static const char *const stats[] = { "pages_shared", "pages_sharing",
+					     NULL };
+	guint64 scans = step->count ? step->count : 2;
+	g_autoptr(spte_knobs) knobs = spte_knobs_new();
+	guint64 before[2], after[2], start, end;
+	gint64 t = g_get_monotonic_time();
+
+	if (!g_file_test(KSM "run", G_FILE_TEST_EXISTS)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "this kernel has no KSM (" KSM "run)");
+		return FALSE;
+	}
+	if (!read_counters(KSM, stats, before, error) ||
+	    !spte_knobs_set(knobs, KSM "pages_to_scan", "10000", error) ||
+	    !spte_knobs_set(knobs, KSM "sleep_millisecs", "10", error) ||
+	    !spte_knobs_set(knobs, KSM "run", "1", error) ||
+	    !spte_knob_wait_growth(KSM "full_scans", scans, SCAN_TIMEOUT_S,
+				   &start, &end, error) ||
+	    !read_counters(KSM, stats, after, error))
+		return FALSE;
+	/* ksm/run goes back to its old value: merged pages stay merged */
+	g_string_append_printf(line, "ok: ksmd full_scans %" G_GUINT64_FORMAT
+			       " -> %" G_GUINT64_FORMAT " in %.1f s; "
+			       "pages_shared %" G_GUINT64_FORMAT " -> %"
+			       G_GUINT64_FORMAT ", pages_sharing %"
+			       G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT,
+			       start, end, (g_get_monotonic_time() - t) / 1e6,
+			       before[0], after[0], before[1], after[1]);
+	return TRUE;
+}
+
+gboolean spte_step_khugepaged_scan(struct spte_session *s,
+				   const struct spte_step *step, GString *line,
+				   GError **error)
+{
+	static const char *const stats[] = { "pages_collapsed", NULL };
+	guint64 scans = step->count ? step->count : 2;
+	g_autoptr(spte_knobs) knobs = spte_knobs_new();
+	guint64 before, after, start, end;
+	gint64 t = g_get_monotonic_time();
+
+	if (!g_file_test(KHUGEPAGED "full_scans", G_FILE_TEST_EXISTS)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "this kernel has no khugepaged (" KHUGEPAGED
+			    "full_scans)");
+		return FALSE;
+	}
+	if (!read_counters(KHUGEPAGED, stats, &before, error) ||
+	    !spte_knobs_set(knobs, KHUGEPAGED "scan_sleep_millisecs", "10",
+			    error) ||
+	    !spte_knobs_set(knobs, KHUGEPAGED "alloc_sleep_millisecs", "10",
+			    error) ||
+	    !spte_knobs_set(knobs, KHUGEPAGED "pages_to_scan", "4096", error) ||
+	    !spte_knob_wait_growth(KHUGEPAGED "full_scans", scans,
+				   SCAN_TIMEOUT_S, &start, &end, error) ||
+	    !read_counters(KHUGEPAGED, stats, &after, error))
+		return FALSE;
+	g_string_append_printf(line, "ok: khugepaged full_scans %"
+			       G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+			       " in %.1f s; pages_collapsed %" G_GUINT64_FORMAT
+			       " -> %" G_GUINT64_FORMAT, start, end,
+			       (g_get_monotonic_time() - t) / 1e6, before,
+			       after);
+	return TRUE;
+}

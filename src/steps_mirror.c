@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Mirror steps: map, unmap, access, dump, events, audit. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "dump_view.h"
+#include "inspect/timeline.h"
+#include "session.h"
+#include "spte_error.h"
+
+#define mirror_failed spte_session_mirror_failed
+
+gboolean spte_step_map(struct spte_session *s, const struct spte_step *step,
+		       GString *line, GError **error)
+{
+	guint64 flags = step->mode == SPTE_MODE_WRITE ? SPTE_MAP_WRITE :
+			step->mode == SPTE_MODE_SNAPSHOT ? SPTE_MAP_SNAPSHOT : 0;
+	struct spte_mirror_map out;
+	int err;
+
+	err = spte_mirror_map(s->mirror, step->gpa, step->pages * 4096, flags,
+			      &out);
+	if (err)
+		return mirror_failed(error, err, "SPTE_MIRROR_MAP");
+	g_string_append_printf(line, "ok: %llu x 4K + %llu x 2M leaves "
+			       "installed", out.mapped_4k, out.mapped_2m);
+	if (step->mode == SPTE_MODE_SNAPSHOT)
+		g_string_append_printf(line, ", %llu pages not mapped in the "
+				       "primary", out.skipped);
+	if (out.retries)
+		g_string_append_printf(line, ", %llu invalidate retries",
+				       out.retries);
+	return TRUE;
+}
+
+/*
+ * A device read returns the bytes the mirror's leaves point at; a device
+ * write stores back what it read, so it dirties (and un-shares) pages
+ * without changing the guest's data.
+ */
+gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
+			  GString *line, GError **error)
+{
+	guint64 size = step->pages * 4096;
+	g_autofree guint64 *buf = g_try_malloc(size);
+	const guint64 *hva = spte_session_hva(s, step->gpa, step->pages, error);
+	struct spte_mirror_access out;
+	unsigned long long faults;
+	guint64 device, host;
+	int err;
+
+	if (!hva)
+		return FALSE;
+
+	if (!buf) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_FAILED,
+			    "access: cannot allocate %" G_GUINT64_FORMAT " bytes",
+			    size);
+		return FALSE;
+	}
+	err = spte_mirror_access(s->mirror, step->gpa, buf, size, 0, &out);
+	if (err)
+		return mirror_failed(error, err, "SPTE_MIRROR_ACCESS (read)");
+	faults = out.faults;
+	if (step->mode == SPTE_MODE_WRITE) {
+		err = spte_mirror_access(s->mirror, step->gpa, buf, size,
+					 SPTE_ACCESS_WRITE, &out);
+		if (err)
+			return mirror_failed(error, err,
+					     "SPTE_MIRROR_ACCESS (write)");
+		faults += out.faults;
+	}
+	device = spte_fnv1a64_words(buf, size / 8);
+	host = spte_fnv1a64_words(hva, size / 8);
+	spte_session_check(s, step, device == host, line,
+			   "device %s %llu pages through the mirror (%llu leaves "
+			   "faulted in), fnv1a64 %#018llx, %s",
+			   step->mode == SPTE_MODE_WRITE ? "rewrote" : "read",
+			   (unsigned long long)step->pages, faults,
+			   (unsigned long long)device, device == host ?
+			   "the VMM's view agrees" : "the VMM's view DIFFERS");
+	return TRUE;
+}
+
+gboolean spte_step_unmap(struct spte_session *s, const struct spte_step *step,
+			 GString *line, GError **error)
+{
+	guint64 zapped = 0;
+	int err = spte_mirror_unmap(s->mirror, step->gpa, step->pages * 4096,
+				    &zapped);
+
+	if (err)
+		return mirror_failed(error, err, "SPTE_MIRROR_UNMAP");
+	g_string_append_printf(line, "ok: %" G_GUINT64_FORMAT
+			       " leaves zapped", zapped);
+	return TRUE;
+}
+
+static void keep_dump(struct spte_session *s, const char *name,
+		      struct spte_mirror_table *t)
+{
+	struct spte_named_dump *d;
+
+	for (guint i = 0; i < s->dumps->len; i++) {
+		d = s->dumps->pdata[i];
+		if (g_str_equal(d->name, name)) {
+			spte_mirror_table_free(d->table);
+			d->table = t;
+			return;
+		}
+	}
+	d = g_new0(struct spte_named_dump, 1);
+	d->name = g_strdup(name);
+	d->table = t;
+	g_ptr_array_add(s->dumps, d);
+}
+
+gboolean spte_step_dump(struct spte_session *s, const struct spte_step *step,
+			GString *line, GError **error)
+{
+	struct spte_mirror_table *t = spte_session_dump(s, error);
+
+	if (!t)
+		return FALSE;
+	g_string_append_printf(line, "%" G_GUINT64_FORMAT " leaves, %"
+			       G_GUINT64_FORMAT " table pages",
+			       t->nr_leaves, t->table_pages[0] +
+			       t->table_pages[1] + t->table_pages[2] +
+			       t->table_pages[3]);
+	if (step->file) {
+		g_autoptr(JsonNode) node = spte_dump_to_json(t);
+		g_autofree char *json = json_to_string(node, TRUE);
+
+		if (!g_file_set_contents(step->file, json, -1, error)) {
+			spte_mirror_table_free(t);
+			return FALSE;
+		}
+		g_string_append_printf(line, ", saved as %s", step->file);
+	}
+	g_string_append_c(line, '\n');
+	spte_dump_format_text(t, line);
+	g_string_truncate(line, line->len - 1);	/* printed with a newline */
+	if (step->name)
+		keep_dump(s, step->name, t);
+	else
+		spte_mirror_table_free(t);
+	return TRUE;
+}
+
+gboolean spte_step_events(struct spte_session *s, const struct spte_step *step,
+			  GString *line, GError **error)
+{
+	const struct spte_mirror_event *ev;
+	guint n;
+
+	if (!spte_session_drain_events(s, error))
+		return FALSE;
+	/* the expect steps that follow look at what was just shown */
+	s->window = s->shown;
+	s->shown = s->events->len;
+	n = s->events->len - s->window;
+	if (!n) {
+		g_string_append(line, "no events since the last 'events'");
+		return TRUE;
+	}
+	ev = &g_array_index(s->events, struct spte_mirror_event, 0);
+	g_string_append_printf(line, "%u notifier events:\n", n);
+	spte_timeline_format(ev + s->window, n, ev->time_ns, line);
+	if (line->len && line->str[line->len - 1] == '\n')
+		g_string_truncate(line, line->len - 1);
+	return TRUE;
+}
+
+gboolean spte_step_audit(struct spte_session *s, const struct spte_step *step,
+			 GString *line, GError **error)
+{
+	struct spte_mirror_audit a;
+	guint64 bad;
+	int err = spte_mirror_audit(s->mirror, &a);
+
+	if (err)
+		return mirror_failed(error, err, "SPTE_MIRROR_AUDIT");
+	bad = a.stale_pfn + a.stale_unmapped + a.write_violations +
+	      a.level_violations;
+	if (!bad) {
+		spte_session_check(s, step, TRUE, line, "%llu leaves (%llu "
+				   "pages) agree with the primary page tables",
+				   a.leaves, a.pages);
+		return TRUE;
+	}
+	spte_session_check(s, step, FALSE, line, "of %llu leaves: %llu stale "
+			   "PFN, %llu mapped where the primary is not, %llu "
+			   "writable where the primary is read-only, %llu "
+			   "larger than the primary mapping", a.leaves,
+			   a.stale_pfn, a.stale_unmapped, a.write_violations,
+			   a.level_violations);
+	for (guint64 i = 0; i < a.nr_reports && i < SPTE_AUDIT_MAX_REPORTS; i++)
+		g_string_append_printf(line, "\n  gpa %#llx %s: entry %#018llx, "
+				       "primary pfn %#llx", a.reports[i].gpa,
+				       spte_mirror_audit_kind_name(a.reports[i].kind),
+				       a.reports[i].entry,
+				       a.reports[i].primary_pfn);
+	return TRUE;
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * reclaim SIZE: memory.reclaim on the VMM's memory cgroup.  The LRU asks
+ * folio_referenced() first, which ages every secondary MMU through
+ * clear_flush_young; pages nobody reports young are unmapped (a CLEAR
+ * invalidation) and written to swap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "knobs.h"
+#include "memcg.h"
+#include "session.h"
+#include "spte_error.h"
+
+static gboolean vmstat(const char *name, guint64 *value, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autofree char *key = g_strconcat("\n", name, " ", NULL);
+	const char *at;
+
+	if (!g_file_get_contents("/proc/vmstat", &text, NULL, error))
+		return FALSE;
+	at = strstr(text, key);
+	if (!at) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "/proc/vmstat has no %s", name);
+		return FALSE;
+	}
+	*value = g_ascii_strtoull(at + strlen(key), NULL, 10);
+	return TRUE;
+}
+
+gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
+			   GString *line, GError **error)
+{
+	g_autofree char *dir = spte_memcg_dir(error);
+	g_autofree char *knob = NULL;
+	g_autofree char *size = g_strdup_printf("%" G_GUINT64_FORMAT,
+						step->count);
+	guint64 out0, out1, scan0, scan1;
+	gboolean partial = FALSE;
+	ssize_t n;
+	int fd;
+
+	if (!dir)
+		return FALSE;
+	knob = g_build_filename(dir, "memory.reclaim", NULL);
+	if (!vmstat("pswpout", &out0, error) ||
+	    !vmstat("pgscan_direct", &scan0, error))
+		return FALSE;
+	fd = open(knob, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return spte_set_errno(error, errno, "opening %s", knob);
+	n = write(fd, size, strlen(size));
+	/* EAGAIN: less than SIZE could be reclaimed, which is a result */
+	if (n < 0 && errno == EAGAIN)
+		partial = TRUE;
+	else if (n < 0) {
+		spte_set_errno(error, errno, "writing %s to %s", size, knob);
+		close(fd);
+		return FALSE;
+	}
+	close(fd);
+	if (!vmstat("pswpout", &out1, error) ||
+	    !vmstat("pgscan_direct", &scan1, error))
+		return FALSE;
+	g_string_append_printf(line, "ok: memory.reclaim %s: %" G_GUINT64_FORMAT
+			       " pages scanned, %" G_GUINT64_FORMAT
+			       " swapped out%s", size, scan1 - scan0,
+			       out1 - out0, partial ? " (short of the target)"
+						    : "");
+	return TRUE;
+}
