@@ -41,6 +41,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/swap.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
 #include <linux/wait.h>
@@ -265,9 +266,20 @@ static bool spte_table_empty(const u64 *table)
 	return !memchr_inv(table, 0, PAGE_SIZE);
 }
 
+/*
+ * A leaf going away takes its accessed bit with it.  Hand it to the page,
+ * as KVM does with kvm_set_pfn_accessed(): khugepaged checks youth again
+ * after its invalidation has zapped us (__collapse_huge_page_isolate), and
+ * reclaim should not evict a page only the device used.
+ */
 static void spte_leaf_removed(struct spte_mirror *m, u64 e,
 			      struct spte_walk_stats *s)
 {
+	unsigned long pfn = spte_ept_pfn(e);
+
+	if ((e & SPTE_EPT_A) && pfn_valid(pfn) &&
+	    !PageReserved(pfn_to_page(pfn)))
+		mark_page_accessed(pfn_to_page(pfn));
 	if (s->first_pfn == SPTE_MIRROR_NONE)
 		s->first_pfn = spte_ept_pfn(e);
 	s->leaves++;
