@@ -246,6 +246,16 @@ struct spte_scenario *spte_scenario_parse(const char *text, const char *origin,
 	if (ok)
 		ok = parse_header(sc, &h, origin, error) &&
 		     check_sequence(sc, &h, origin, error);
+	for (guint i = 0; ok && i < sc->steps->len; i++) {
+		const struct spte_step *step = sc->steps->pdata[i];
+
+		if (step->needs_mirror &&
+		    !g_strv_contains((const char *const *)sc->requires,
+				     "module"))
+			ok = fail(error, origin, step->index, "'%s' acts on "
+				  "the mirror: add 'module' to requires",
+				  step->text);
+	}
 	if (ok && !sc->steps->len)
 		ok = fail(error, origin, steps_line, "no steps (a [steps] "
 			  "group with one step per line)");

@@ -142,13 +142,14 @@ gboolean spte_session_drain_events(struct spte_session *s, GError **error)
 
 	if (!s->mirror)
 		return TRUE;
+	/* a read returns what the module hands out at once: until empty */
 	do {
 		n = spte_mirror_read_events(s->mirror, ev, G_N_ELEMENTS(ev), 0);
 		if (n < 0)
 			return spte_session_mirror_failed(error, (int)n,
 							  "reading events");
 		g_array_append_vals(s->events, ev, n);
-	} while (n == G_N_ELEMENTS(ev));
+	} while (n > 0);
 	return TRUE;
 }
 

@@ -30,9 +30,7 @@ gboolean spte_step_agent(struct spte_session *s, const struct spte_step *step,
 	if (!spte_agent_call(s->vcpu, &cmd, &res, error))
 		return FALSE;
 	ok = spte_step_describe_result(step, &res, said);
-	if (step->op != SPTE_OP_VERIFY && step->op != SPTE_OP_CHECKSUM) {
-		if (!ok)
-			s->ok = FALSE;
+	if (step->op != SPTE_OP_VERIFY && step->op != SPTE_OP_CHECKSUM && ok) {
 		g_string_append(line, said->str);
 		return TRUE;
 	}

@@ -43,13 +43,11 @@ gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
 {
 	guint64 size = step->pages * 4096;
 	g_autofree guint64 *buf = g_try_malloc(size);
-	const guint64 *hva = spte_session_hva(s, step->gpa, step->pages, error);
 	struct spte_mirror_access out;
 	unsigned long long faults;
-	guint64 device, host;
 	int err;
 
-	if (!hva)
+	if (!spte_session_hva(s, step->gpa, step->pages, error))
 		return FALSE;
 
 	if (!buf) {
@@ -70,15 +68,19 @@ gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
 					     "SPTE_MIRROR_ACCESS (write)");
 		faults += out.faults;
 	}
-	device = spte_fnv1a64_words(buf, size / 8);
-	host = spte_fnv1a64_words(hva, size / 8);
-	spte_session_check(s, step, device == host, line,
-			   "device %s %llu pages through the mirror (%llu leaves "
-			   "faulted in), fnv1a64 %#018llx, %s",
-			   step->mode == SPTE_MODE_WRITE ? "rewrote" : "read",
-			   (unsigned long long)step->pages, faults,
-			   (unsigned long long)device, device == host ?
-			   "the VMM's view agrees" : "the VMM's view DIFFERS");
+	/*
+	 * Not compared with the VMM's own view here: reading guest RAM
+	 * through the VMM would make the primary's PTEs young, and aging
+	 * scenarios need the device's accesses to be the only ones.  The
+	 * guest's checksum step makes that comparison.
+	 */
+	g_string_append_printf(line, "ok: device %s %llu pages through the "
+			       "mirror (%llu leaves faulted in), fnv1a64 "
+			       "%#018llx", step->mode == SPTE_MODE_WRITE ?
+			       "rewrote" : "read",
+			       (unsigned long long)step->pages, faults,
+			       (unsigned long long)spte_fnv1a64_words(buf,
+								      size / 8));
 	return TRUE;
 }
 

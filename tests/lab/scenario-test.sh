@@ -45,7 +45,7 @@ echo "1..6"
 rc=$?
 check "spte scenario run $name $* exits 0 (status $rc)" [ "$rc" = 0 ]
 check "it ends '$name: PASS'" grep -q "^$name: PASS (" "$out"
-check "the report says passed" grep -q '"passed" : true' "$share/report.json"
+check "the report says passed" grep -q '^  "passed" : true' "$share/report.json"
 check "spte diff reads the report" "$spte" diff "$share/report.json"
 check "spte events reads the report" "$spte" events "$share/report.json"
 check "the SVG is drawn" grep -q '</svg>' "$share/report.svg"
