@@ -143,7 +143,7 @@ static char *mirror_col(const struct page_view *v, guint64 n)
 	char flags[8];
 
 	if (v->rel == REL_NO_MODULE)
-		return g_strdup("no spte_mirror module");
+		return g_strdup("no mirror (spte run --mirror)");
 	if (!l)
 		return g_strdup("not mapped");
 	pfn = g_new(guint64, n);

@@ -443,7 +443,7 @@ static void test_view3_no_module(void)
 	spte_view3_format(&f.vm, NULL, NULL, 0x209000, 3, out);
 	g_test_message("%s", out->str);
 	row = row_of(out->str, "0x000000209000-0x00000020bfff | 3 |");
-	spte_assert_contains(row, "not present | no spte_mirror module");
+	spte_assert_contains(row, "not present | no mirror (spte run --mirror)");
 
 	g_string_truncate(out, 0);
 	spte_view3_format(&f.vm, NULL, NULL, 2 * HUGE - PAGE, 2, out);
@@ -477,9 +477,9 @@ static void test_view3_vm(void)
 	g_test_message("%s", out->str);
 	written = row_of(out->str, "0x000000000000-0x000000007fff | 8 | ");
 	spte_assert_contains(written, ", P ");
-	spte_assert_contains(written, "| no spte_mirror module");
+	spte_assert_contains(written, "| no mirror (spte run --mirror)");
 	untouched = row_of(out->str, "0x000000008000-0x00000000ffff | 8 | ");
-	spte_assert_contains(untouched, "not present | no spte_mirror module");
+	spte_assert_contains(untouched, "not present | no mirror (spte run --mirror)");
 	spte_assert_contains(out->str, "kvm (whole VM): pages_4k 0, "
 			     "pages_2m 0");
 }
