@@ -184,7 +184,8 @@ int spte_cmd_scenario(int argc, char **argv)
 		"KSM, khugepaged,\nmprotect, migration, userfaultfd, fork, "
 		"reclaim...) and checks what the\nmirror, the primary page "
 		"tables and the notifier sequence show.\n"
-		"Scenario files: docs/scenarios/README.md.\n");
+		"Scenario files: docs/scenario-format.md; the built-in ones: "
+		"docs/scenarios/.\n");
 	if (!spte_cli_parse(ctx, "scenario", &argc, &argv))
 		goto out;
 	if (argc == 2 && g_str_equal(argv[1], "list"))

@@ -407,6 +407,8 @@ static void describe_primary(const struct spte_primary_page *pg,
 			sep = ",";
 		}
 	}
+	if (!*sep)
+		g_string_append(out, " none present, none swapped");
 	if (pages && (pg[0].flags & SPTE_PRIMARY_PRESENT) && pg[0].node >= 0)
 		g_string_append_printf(out, "; first on node %d", pg[0].node);
 }
