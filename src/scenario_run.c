@@ -259,7 +259,11 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 	}
 	s.sequence = sc->sequence;
 	s.stats = o->stats;
-	spte_session_trace_kvm(&s);
+	/* only the view shows KVM's tracepoints: trace only for it */
+	for (guint i = 0; i < sc->steps->len; i++)
+		if (g_str_equal(((struct spte_step *)sc->steps->pdata[i])->verb,
+				"view"))
+			spte_session_trace_kvm(&s);
 
 	printf("== %s: %s\n", sc->name, sc->summary);
 	printf("   kernel %s, %" G_GUINT64_FORMAT " MiB of %s guest RAM%s\n",

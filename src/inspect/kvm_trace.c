@@ -126,25 +126,6 @@ static const char *find_root(GError **error)
 	return NULL;
 }
 
-/*
- * A private instance keeps our events out of the global buffer, and the
- * global buffer (possibly someone's running trace) untouched.
- */
-static void make_instance(struct spte_kvm_trace *t, const char *root)
-{
-	g_autofree char *dir = g_strdup_printf("%s/instances/spte-lab-%d",
-					       root, (int)getpid());
-
-	/* left over from a run of ours that died with the same pid */
-	if (mkdir(dir, 0700) < 0 && (errno != EEXIST || rmdir(dir) < 0 ||
-				     mkdir(dir, 0700) < 0)) {
-		t->dir = g_strdup(root);
-		return;
-	}
-	t->dir = g_strdup(dir);
-	t->instance = g_steal_pointer(&dir);
-}
-
 gboolean spte_kvm_trace_start(struct spte_kvm_trace **out, GError **error)
 {
 	g_autoptr(spte_kvm_trace) t = g_new0(struct spte_kvm_trace, 1);
@@ -166,7 +147,12 @@ gboolean spte_kvm_trace_start(struct spte_kvm_trace **out, GError **error)
 			    "loaded?)", root, kvm_events[i].name);
 		return FALSE;
 	}
-	make_instance(t, root);
+	/*
+	 * The top-level buffer, state saved and restored: creating and
+	 * removing a tracefs instance around every run was the one unusual
+	 * kernel path in lab runs that, rarely, ended in a soft lockup.
+	 */
+	t->dir = g_strdup(root);
 	if (!t->instance) {
 		g_autofree char *on = g_build_filename(t->dir, "tracing_on",
 						       NULL);
