@@ -86,46 +86,6 @@ GStrv spte_scenario_lab_args(const struct spte_scenario *sc)
 	return g_strv_builder_end(b);
 }
 
-/* "a -> b -> c" as this kernel will call them. */
-static char *expected_on_this_kernel(const char *sequence, guint64 callbacks)
-{
-	g_auto(GStrv) words = g_strsplit_set(sequence, " \t", -1);
-	g_autoptr(GString) out = g_string_new(NULL);
-	g_autoptr(GString) absent = g_string_new(NULL);
-
-	for (guint i = 0; words[i]; i++) {
-		char *w = words[i];
-		size_t len = strlen(w);
-		gboolean optional = len && w[len - 1] == '?';
-		char *colon;
-
-		if (!len)
-			continue;
-		if (optional)
-			w[len - 1] = '\0';
-		colon = strchr(w, ':');
-		if (colon)
-			*colon = '\0';
-		if (optional) {
-			gboolean here = FALSE;
-
-			for (guint cb = 0; cb < SPTE_CB_DROPPED; cb++)
-				if (g_str_equal(w, spte_mirror_callback_name(cb)))
-					here = callbacks & (1ULL << cb);
-			if (!here) {
-				g_string_append_printf(absent, "; no %s on "
-						       "this kernel", w);
-				continue;
-			}
-		}
-		g_string_append_printf(out, "%s%s", out->len ? " -> " : "", w);
-		if (colon)
-			g_string_append_printf(out, "(%s)", colon + 1);
-	}
-	g_string_append(out, absent->str);
-	return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
 static char *kernel_release(void)
 {
 	struct utsname u;
@@ -271,7 +231,7 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 	       mem.thp == SPTE_THP_HUGEPAGE ? " (MADV_HUGEPAGE)" :
 	       mem.thp == SPTE_THP_NOHUGEPAGE ? " (MADV_NOHUGEPAGE)" : "");
 	if (sc->sequence) {
-		g_autofree char *seq = expected_on_this_kernel(sc->sequence,
+		g_autofree char *seq = spte_expect_sequence_describe(sc->sequence,
 							       s.callbacks);
 
 		printf("   expected notifier sequence: %s\n", seq);

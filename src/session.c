@@ -135,22 +135,26 @@ void spte_session_check(struct spte_session *s, const struct spte_step *step,
 		s->ok = FALSE;
 }
 
-gboolean spte_session_drain_events(struct spte_session *s, GError **error)
+gboolean spte_read_all_events(struct spte_mirror *m, GArray *into,
+			      GError **error)
 {
 	struct spte_mirror_event ev[256];
 	ssize_t n;
 
-	if (!s->mirror)
-		return TRUE;
 	/* a read returns what the module hands out at once: until empty */
 	do {
-		n = spte_mirror_read_events(s->mirror, ev, G_N_ELEMENTS(ev), 0);
+		n = spte_mirror_read_events(m, ev, G_N_ELEMENTS(ev), 0);
 		if (n < 0)
 			return spte_session_mirror_failed(error, (int)n,
 							  "reading events");
-		g_array_append_vals(s->events, ev, n);
+		g_array_append_vals(into, ev, n);
 	} while (n > 0);
 	return TRUE;
+}
+
+gboolean spte_session_drain_events(struct spte_session *s, GError **error)
+{
+	return !s->mirror || spte_read_all_events(s->mirror, s->events, error);
 }
 
 struct spte_mirror_table *spte_session_dump(struct spte_session *s,

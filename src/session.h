@@ -87,6 +87,9 @@ void spte_session_check(struct spte_session *s, const struct spte_step *step,
 			gboolean passed, GString *line, const char *fmt, ...)
 	G_GNUC_PRINTF(5, 6);
 
+/* Read every pending event record of @m into @into. */
+gboolean spte_read_all_events(struct spte_mirror *m, GArray *into,
+			      GError **error);
 /* Read every pending event record into s->events. */
 gboolean spte_session_drain_events(struct spte_session *s, GError **error);
 
@@ -167,6 +170,11 @@ gboolean spte_step_exit(struct spte_session *s, const struct spte_step *step,
 
 gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
 			  GString *line, GError **error);
+/*
+ * "a(CLEAR) -> b -> c" for a scenario's sequence as a kernel with
+ * @callbacks (bit per SPTE_CB_*) will call it.
+ */
+char *spte_expect_sequence_describe(const char *sequence, guint64 callbacks);
 /* Parse-time validation of an expect step's subject and properties. */
 gboolean spte_expect_parse(struct spte_step *step, GError **error);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "inspect/primary.h"
+#include "inspect/timeline.h"
 #include "parse.h"
 #include "session.h"
 #include "spte_error.h"
@@ -103,18 +104,6 @@ static gboolean parse_prop(const char *word, const char *const *allowed,
 	return FALSE;
 }
 
-static gboolean lookup(const char *name, guint32 limit,
-		       const char *(*namer)(guint32), guint32 *out)
-{
-	for (guint32 i = 0; i < limit; i++) {
-		if (g_str_equal(name, namer(i))) {
-			*out = i;
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
-
 static gboolean parse_event_item(const char *word, struct event_item *it,
 				 GError **error)
 {
@@ -122,6 +111,7 @@ static gboolean parse_event_item(const char *word, struct event_item *it,
 	char *colon, *eq;
 	size_t len = strlen(text);
 	guint64 result;
+	int cb, ev;
 
 	*it = (struct event_item){ .event = SPTE_EV_NONE, .result = -1 };
 	if (len && text[len - 1] == '?') {
@@ -138,8 +128,8 @@ static gboolean parse_event_item(const char *word, struct event_item *it,
 	colon = strchr(text, ':');
 	if (colon)
 		*colon++ = '\0';
-	if (!lookup(text, SPTE_CB_DROPPED, spte_mirror_callback_name,
-		    &it->callback)) {
+	cb = spte_callback_from_name(text);
+	if (cb < 0 || cb >= SPTE_CB_DROPPED) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "unknown notifier callback '%s' (invalidate_range_"
 			    "start, invalidate_range_end, change_pte, "
@@ -147,14 +137,16 @@ static gboolean parse_event_item(const char *word, struct event_item *it,
 			    "release, ...)", text);
 		return FALSE;
 	}
-	if (colon && !lookup(colon, SPTE_EV_EXCLUSIVE + 1,
-			     spte_mirror_event_name, &it->event)) {
+	it->callback = cb;
+	ev = colon ? spte_event_from_name(colon) : SPTE_EV_NONE;
+	if (ev < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "unknown range event '%s' (UNMAP, CLEAR, "
 			    "PROTECTION_VMA, PROTECTION_PAGE, SOFT_DIRTY, "
 			    "RELEASE, MIGRATE, EXCLUSIVE)", colon);
 		return FALSE;
 	}
+	it->event = ev;
 	return TRUE;
 }
 
@@ -326,28 +318,29 @@ static gboolean mirror_page_has(const struct page_view *v,
 	       prim->node == (int)p->node;
 }
 
+/* The primary's properties, as 'expect primary' names them. */
+static const struct {
+	const char *name;
+	guint32 flag;
+} primary_flags[] = {
+	{ "present", SPTE_PRIMARY_PRESENT },
+	{ "swapped", SPTE_PRIMARY_SWAPPED },
+	{ "thp", SPTE_PRIMARY_THP },
+	{ "ksm", SPTE_PRIMARY_KSM },
+	{ "zero", SPTE_PRIMARY_ZERO },
+	{ "uffd-wp", SPTE_PRIMARY_UFFD_WP },
+	{ "exclusive", SPTE_PRIMARY_EXCLUSIVE },
+};
+
 static gboolean primary_page_has(const struct spte_primary_page *pg,
 				 const struct prop *p)
 {
-	static const struct {
-		const char *name;
-		guint32 flag;
-	} flags[] = {
-		{ "present", SPTE_PRIMARY_PRESENT },
-		{ "swapped", SPTE_PRIMARY_SWAPPED },
-		{ "thp", SPTE_PRIMARY_THP },
-		{ "ksm", SPTE_PRIMARY_KSM },
-		{ "zero", SPTE_PRIMARY_ZERO },
-		{ "uffd-wp", SPTE_PRIMARY_UFFD_WP },
-		{ "exclusive", SPTE_PRIMARY_EXCLUSIVE },
-	};
-
 	if (g_str_equal(p->name, "node"))
 		return (pg->flags & SPTE_PRIMARY_PRESENT) &&
 		       pg->node == (int)p->node;
-	for (guint i = 0; i < G_N_ELEMENTS(flags); i++)
-		if (g_str_equal(p->name, flags[i].name))
-			return pg->flags & flags[i].flag;
+	for (guint i = 0; i < G_N_ELEMENTS(primary_flags); i++)
+		if (g_str_equal(p->name, primary_flags[i].name))
+			return pg->flags & primary_flags[i].flag;
 	g_assert_not_reached();
 }
 
@@ -381,29 +374,18 @@ static void describe_mirror(const struct page_view *v, guint64 pages,
 static void describe_primary(const struct spte_primary_page *pg,
 			     guint64 pages, GString *out)
 {
-	static const struct {
-		const char *name;
-		guint32 flag;
-	} flags[] = {
-		{ "present", SPTE_PRIMARY_PRESENT },
-		{ "swapped", SPTE_PRIMARY_SWAPPED },
-		{ "thp", SPTE_PRIMARY_THP },
-		{ "ksm", SPTE_PRIMARY_KSM },
-		{ "zero", SPTE_PRIMARY_ZERO },
-		{ "uffd-wp", SPTE_PRIMARY_UFFD_WP },
-		{ "exclusive", SPTE_PRIMARY_EXCLUSIVE },
-	};
 	const char *sep = "";
 
 	g_string_append_printf(out, "of %" G_GUINT64_FORMAT " pages:", pages);
-	for (guint f = 0; f < G_N_ELEMENTS(flags); f++) {
+	for (guint f = 0; f < G_N_ELEMENTS(primary_flags); f++) {
 		guint64 n = 0;
 
 		for (guint64 i = 0; i < pages; i++)
-			n += !!(pg[i].flags & flags[f].flag);
+			n += !!(pg[i].flags & primary_flags[f].flag);
 		if (n) {
 			g_string_append_printf(out, "%s %" G_GUINT64_FORMAT
-					       " %s", sep, n, flags[f].name);
+					       " %s", sep, n,
+					       primary_flags[f].name);
 			sep = ",";
 		}
 	}
@@ -503,6 +485,15 @@ static void item_name(const struct event_item *it, GString *out)
 		g_string_append_printf(out, "=%" G_GINT64_FORMAT, it->result);
 }
 
+static void items_join(const GArray *items, GString *out)
+{
+	for (guint i = 0; i < items->len; i++) {
+		if (i)
+			g_string_append(out, " -> ");
+		item_name(&g_array_index(items, struct event_item, i), out);
+	}
+}
+
 /* Items this kernel can produce: an optional one it lacks is dropped. */
 static GArray *event_items(struct spte_session *s, char **words,
 			   GString *skipped)
@@ -514,7 +505,7 @@ static GArray *event_items(struct spte_session *s, char **words,
 
 		parse_event_item(words[i], &it, NULL);
 		if (it.optional && !(s->callbacks & (1ULL << it.callback))) {
-			g_string_append_printf(skipped, "; %s: not on this "
+			g_string_append_printf(skipped, "; no %s on this "
 					       "kernel", spte_mirror_callback_name(
 					       it.callback));
 			continue;
@@ -522,6 +513,31 @@ static GArray *event_items(struct spte_session *s, char **words,
 		g_array_append_val(items, it);
 	}
 	return items;
+}
+
+/* The words of a scenario's "sequence = ..." */
+static GStrv sequence_words(const char *sequence)
+{
+	g_auto(GStrv) words = g_strsplit_set(sequence, " \t", -1);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+	for (guint i = 0; words[i]; i++)
+		if (*words[i])
+			g_strv_builder_add(b, words[i]);
+	return g_strv_builder_end(b);
+}
+
+char *spte_expect_sequence_describe(const char *sequence, guint64 callbacks)
+{
+	struct spte_session s = { .callbacks = callbacks };
+	g_auto(GStrv) words = sequence_words(sequence);
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(GString) skipped = g_string_new(NULL);
+	g_autoptr(GArray) items = event_items(&s, words, skipped);
+
+	items_join(items, out);
+	g_string_append(out, skipped->str);
+	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 /*
@@ -550,10 +566,8 @@ static gboolean expect_sequence(struct spte_session *s,
 				    "no sequence");
 			return FALSE;
 		}
-		from_header = g_strsplit_set(s->sequence, " \t", -1);
+		from_header = sequence_words(s->sequence);
 		words = from_header;
-		for (guint i = 0; words[i]; i++)
-			g_strstrip(words[i]);
 	}
 	items = event_items(s, words, skipped);
 	ev = &g_array_index(s->events, struct spte_mirror_event, 0);
@@ -594,11 +608,7 @@ static gboolean expect_sequence(struct spte_session *s,
 		return TRUE;
 	}
 	g_string_truncate(seen, 0);
-	for (guint i = 0; i < items->len; i++) {
-		if (i)
-			g_string_append(seen, " -> ");
-		item_name(&g_array_index(items, struct event_item, i), seen);
-	}
+	items_join(items, seen);
 	spte_session_check(s, step, FALSE, line, "%s not seen in order in "
 			   "the %u events since the last 'events'%s", seen->str,
 			   n - first, skipped->str);

@@ -147,17 +147,12 @@ static gboolean watch_attach(struct spte_session *s, struct watcher *w,
 
 static gboolean watch_exit(struct watcher *w, GError **error)
 {
-	struct spte_mirror_event ev[64];
 	struct spte_mirror_counters c;
-	ssize_t n;
 	int err;
 
 	/* the child is reaped: everything it caused is in the log */
-	while ((n = spte_mirror_read_events(w->m, ev, G_N_ELEMENTS(ev), 0)) > 0)
-		g_array_append_vals(w->events, ev, n);
-	if (n < 0)
-		return spte_session_mirror_failed(error, (int)n,
-						  "reading the watcher's events");
+	if (!spte_read_all_events(w->m, w->events, error))
+		return FALSE;
 	err = spte_mirror_counters(w->m, &c);
 	if (err)
 		return spte_session_mirror_failed(error, err, "counters");

@@ -31,7 +31,7 @@ int spte_callback_from_name(const char *name)
 	return -1;
 }
 
-static int event_from_name(const char *name)
+int spte_event_from_name(const char *name)
 {
 	for (guint ev = 0; ev <= EV_NAMED_MAX; ev++)
 		if (!strcmp(spte_mirror_event_name(ev), name))
@@ -248,7 +248,7 @@ static gboolean get_event(JsonObject *o, guint i, guint32 *out,
 	if (!n || !is_string(n))
 		return member_error(error, i, "event",
 				    "an event name such as \"CLEAR\" or null", n);
-	ev = event_from_name(json_node_get_string(n));
+	ev = spte_event_from_name(json_node_get_string(n));
 	if (ev < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "events[%u]: 'event' \"%s\" is not an event name",

@@ -31,6 +31,8 @@ gboolean spte_events_from_json(JsonNode *array, GArray **out,
 
 /* SPTE_CB_* for a name such as "change_pte"; -1 if there is none. */
 int spte_callback_from_name(const char *name);
+/* SPTE_EV_* for a range event name ("CLEAR"), or -1 if unknown. */
+int spte_event_from_name(const char *name);
 
 /*
  * Which records spte_timeline_format_filtered() prints.  Nesting, folding
