@@ -3,9 +3,8 @@
 #
 # Each case boots the lab VM (a few seconds under TCG) through `spte lab`
 # and checks one property from the host side.
-# QEMU missing: a skip on a developer machine, a failure when $CI is set,
-# because CI must never pass by skipping the lab.  /dev/kvm on the host is
-# not needed at all: the lab runs on TCG.
+# QEMU missing: a skip off CI, a failure under CI (see tap.sh).  /dev/kvm
+# on the host is not needed at all: the lab runs on TCG.
 set -u
 
 spte=$1
@@ -15,21 +14,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-lab-test.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/stdout
 err=$tmp/stderr
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=1
-	echo "not ok $n - $1"
-	[ -s "$out" ] && sed 's/^/#   stdout: /' "$out"
-	[ -s "$err" ] && sed 's/^/#   stderr: /' "$err"
-	return 0
-}
-check() { # check DESCRIPTION COMMAND...
-	d=$1; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
+# shellcheck source=tests/lab/tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # run [LAB OPTIONS] -- COMMAND...: sets $rc, output in $out/$err.
 run() {
@@ -37,15 +23,7 @@ run() {
 	rc=$?
 }
 
-if ! command -v "${SPTE_LAB_QEMU:-qemu-system-x86_64}" >/dev/null 2>&1; then
-	if [ -n "${CI:-}" ]; then
-		echo "1..1"
-		echo "not ok 1 - qemu-system-x86_64 is missing on a CI machine (install qemu-system-x86)"
-		exit 1
-	fi
-	echo "1..0 # SKIP qemu-system-x86_64 not installed"
-	exit 0
-fi
+require_qemu
 
 mkdir "$tmp/share"
 share=$tmp/share

@@ -14,28 +14,13 @@ lab_opts=
 while [ $# -gt 0 ] && [ "$1" != -- ]; do lab_opts="$lab_opts $1"; shift; done
 [ $# -gt 0 ] && shift
 
-if ! command -v "${SPTE_LAB_QEMU:-qemu-system-x86_64}" >/dev/null 2>&1; then
-	if [ -n "${CI:-}" ]; then
-		echo "1..1"
-		echo "not ok 1 - qemu-system-x86_64 is missing on a CI machine"
-		exit 1
-	fi
-	echo "1..0 # SKIP qemu-system-x86_64 not installed"
-	exit 0
-fi
+# shellcheck source=tests/lab/tap.sh
+. "$(dirname "$0")/tap.sh"
+require_qemu
 
 share=$(mktemp -d "${TMPDIR:-/tmp}/spte-scenario-test.XXXXXX") || exit 99
 trap 'rm -rf "$share"' EXIT
 out=$share/stdout
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=1
-	echo "not ok $n - $1"
-	sed 's/^/#   /' "$out"
-}
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
 
 echo "1..6"
 # shellcheck disable=SC2086 # lab options are words
