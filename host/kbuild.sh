@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Build spte_mirror.ko out of the meson build tree:
 #   kbuild.sh KDIR OUTDIR SRCDIR INCDIR
-# Copies the module sources and the two shared headers into
-# OUTDIR/kbuild (keeping the host/ + include/ layout), runs Kbuild there
-# with W=1, fails on any warning, and leaves OUTDIR/spte_mirror.ko.
+# Copies the module sources (every *.c and *.h of SRCDIR, Kbuild, Makefile)
+# and the two shared headers into a fresh OUTDIR/kbuild, keeping the
+# host/ + include/ layout that Kbuild's include paths expect, runs Kbuild
+# there with W=1, fails on any warning, and leaves OUTDIR/spte_mirror.ko.
 set -eu
 kdir=$1 out=$2 src=$3 inc=$4
 work=$out/kbuild
 
+# fresh: a source file removed from host/ must not linger in the copy
+rm -rf "$work"
 mkdir -p "$work/host" "$work/include/uapi/linux" "$work/include/spte"
 cp "$src/Kbuild" "$src/Makefile" "$src"/*.c "$src"/*.h "$work/host/"
 cp "$inc/uapi/linux/spte_mirror.h" "$work/include/uapi/linux/"

@@ -10,6 +10,7 @@
 #define _SPTE_MIRROR_TRACE_H
 
 #include <linux/tracepoint.h>
+#include <uapi/linux/spte_mirror.h>
 
 TRACE_EVENT(spte_mirror_callback,
 	TP_PROTO(unsigned int cb, unsigned int event, unsigned int flags,
@@ -39,14 +40,17 @@ TRACE_EVENT(spte_mirror_callback,
 
 	TP_printk("%s event=%u flags=0x%x hva=0x%lx-0x%lx result=%d leaves=%lu",
 		  __print_symbolic(__entry->cb,
-				   { 0, "invalidate_range_start" },
-				   { 1, "invalidate_range_end" },
-				   { 2, "invalidate_secondary" },
-				   { 3, "change_pte" },
-				   { 4, "clear_flush_young" },
-				   { 5, "clear_young" },
-				   { 6, "test_young" },
-				   { 7, "release" }),
+				   { SPTE_CB_INVALIDATE_RANGE_START,
+				     "invalidate_range_start" },
+				   { SPTE_CB_INVALIDATE_RANGE_END,
+				     "invalidate_range_end" },
+				   { SPTE_CB_INVALIDATE_SECONDARY,
+				     "invalidate_secondary" },
+				   { SPTE_CB_CHANGE_PTE, "change_pte" },
+				   { SPTE_CB_CLEAR_FLUSH_YOUNG, "clear_flush_young" },
+				   { SPTE_CB_CLEAR_YOUNG, "clear_young" },
+				   { SPTE_CB_TEST_YOUNG, "test_young" },
+				   { SPTE_CB_RELEASE, "release" }),
 		  __entry->event, __entry->flags, __entry->start, __entry->end,
 		  __entry->result, __entry->leaves)
 );
@@ -76,6 +80,7 @@ TRACE_EVENT(spte_mirror_install,
 
 #endif /* _SPTE_MIRROR_TRACE_H */
 
+/* relative to the -I$(src) of host/Kbuild */
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .
 #undef TRACE_INCLUDE_FILE

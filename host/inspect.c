@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * spte_mirror: looking at the mirror from outside.  DUMP copies out every
+ * leaf, COUNTERS the statistics, AUDIT compares each leaf with what the
+ * primary page tables map now.  None of them changes the table.
+ */
+#include <linux/hmm.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "mirror.h"
+
+int spte_ioc_dump(struct spte_mirror *m, void *arg)
+{
+	struct spte_mirror_dump *a = arg;
+	struct spte_mirror_leaf __user *uleaves = u64_to_user_ptr(a->leaves);
+	struct spte_mirror_leaf *out = NULL;
+	u64 want = a->count, cap, n = 0;
+	struct spte_iter it;
+	int i, ret = 0;
+
+	if (a->flags || spte_nonzero(a->reserved))
+		return -EINVAL;
+	/* only this (mutex-holding) path adds leaves: the count can only drop */
+	spin_lock(&m->mmu_lock);
+	cap = min_t(u64, want, m->nr_leaves);
+	spin_unlock(&m->mmu_lock);
+	if (cap > SPTE_DUMP_MAX)
+		return -E2BIG;
+	if (cap) {
+		out = kvcalloc(cap, sizeof(*out), GFP_KERNEL_ACCOUNT);
+		if (!out)
+			return -ENOMEM;
+	}
+	spin_lock(&m->mmu_lock);
+	for_each_spte(it, m, 0, SPTE_GPA_LIMIT) {
+		if (!spte_iter_is_leaf(&it))
+			continue;
+		if (n < cap) {
+			struct spte_mirror_leaf *l = &out[n];
+			struct spte_slot *sl = spte_find_slot(m, it.gpa);
+
+			l->gpa = it.gpa;
+			l->entry = it.spte;
+			l->level = it.level;
+			l->hva = sl ? spte_slot_hva(sl, it.gpa) : 0;
+			l->slot = sl ? (u32)sl->id : 0;
+		}
+		n++;
+	}
+	for (i = 0; i < SPTE_EPT_LEVELS; i++)
+		a->table_pages[i] = m->table_pages[i];
+	a->seq = m->inv_seq;
+	spin_unlock(&m->mmu_lock);
+
+	a->needed = n;
+	a->count = 0;
+	if (n > want) {
+		ret = -E2BIG;
+	} else if (n) {
+		if (copy_to_user(uleaves, out, n * sizeof(*out)))
+			ret = -EFAULT;
+		else
+			a->count = n;
+	}
+	kvfree(out);
+	return ret;
+}
+
+int spte_ioc_counters(struct spte_mirror *m, void *arg)
+{
+	struct spte_mirror_counters *a = arg;
+	int i;
+
+	if (a->flags || spte_nonzero(a->reserved))
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < SPTE_CB_NR; i++)
+		a->callbacks[i] = atomic64_read(&m->cb_count[i]);
+	a->faults = atomic64_read(&m->faults);
+	a->retries = atomic64_read(&m->retries);
+	a->leaves_installed = atomic64_read(&m->installed);
+	a->leaves_zapped = atomic64_read(&m->zapped);
+	spin_lock(&m->ev_lock);
+	a->events_logged = m->ev_logged;
+	a->events_dropped = m->ev_dropped;
+	spin_unlock(&m->ev_lock);
+	spin_lock(&m->mmu_lock);
+	a->leaves_present = m->nr_leaves;
+	for (i = 0; i < SPTE_EPT_LEVELS; i++)
+		a->table_pages += m->table_pages[i];
+	a->invalidate_seq = m->inv_seq;
+	spin_unlock(&m->mmu_lock);
+	return 0;
+}
+
+static void spte_audit_report(struct spte_mirror_audit *a, u32 kind,
+			      u64 gpa, u64 e, unsigned int level,
+			      unsigned long hmm_pfn)
+{
+	struct spte_mirror_audit_report *r;
+
+	switch (kind) {
+	case SPTE_AUDIT_STALE_PFN:
+		a->stale_pfn++;
+		break;
+	case SPTE_AUDIT_STALE_UNMAPPED:
+		a->stale_unmapped++;
+		break;
+	case SPTE_AUDIT_WRITE:
+		a->write_violations++;
+		break;
+	case SPTE_AUDIT_LEVEL:
+		a->level_violations++;
+		break;
+	}
+	if (a->nr_reports >= SPTE_AUDIT_MAX_REPORTS)
+		return;
+	r = &a->reports[a->nr_reports++];
+	r->gpa = gpa;
+	r->entry = e;
+	r->level = level;
+	r->kind = kind;
+	r->primary_pfn = (hmm_pfn & HMM_PFN_VALID) && !(hmm_pfn & HMM_PFN_ERROR) ?
+			 hmm_pfn & ~HMM_PFN_FLAGS : SPTE_MIRROR_NONE;
+}
+
+/* Compare one leaf with the primary's view of its pages. */
+static void spte_audit_leaf(struct spte_mirror_audit *a, u64 gpa, u64 e,
+			    unsigned int level, const unsigned long *pfns)
+{
+	unsigned long i, n = level == 2 ? SPTE_2M_PAGES : 1;
+	bool stale = false, unmapped = false, ro = false, small = false;
+	unsigned long bad = 0;
+
+	a->leaves++;
+	a->pages += n;
+	for (i = 0; i < n; i++) {
+		unsigned long p = pfns[i];
+
+		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR)) {
+			if (!unmapped && !stale)
+				bad = p;
+			unmapped = true;
+			continue;
+		}
+		if ((p & ~HMM_PFN_FLAGS) != spte_ept_pfn(e) + i) {
+			if (!stale && !unmapped)
+				bad = p;
+			stale = true;
+		}
+		if ((e & SPTE_EPT_W) && !(p & HMM_PFN_WRITE))
+			ro = true;
+		if (level == 2 && hmm_pfn_to_map_order(p) < PMD_SHIFT - PAGE_SHIFT)
+			small = true;
+	}
+	if (unmapped)
+		spte_audit_report(a, SPTE_AUDIT_STALE_UNMAPPED, gpa, e, level,
+				  bad);
+	else if (stale)
+		spte_audit_report(a, SPTE_AUDIT_STALE_PFN, gpa, e, level, bad);
+	if (ro)
+		spte_audit_report(a, SPTE_AUDIT_WRITE, gpa, e, level, pfns[0]);
+	if (small && !stale && !unmapped)
+		spte_audit_report(a, SPTE_AUDIT_LEVEL, gpa, e, level, pfns[0]);
+}
+
+/* The leaves inside [start, end), whose primary pfns are @pfns. */
+static void spte_audit_range(struct spte_mirror *m,
+			     struct spte_mirror_audit *a, u64 start, u64 end,
+			     const unsigned long *pfns)
+{
+	struct spte_iter it;
+
+	for_each_spte(it, m, start, end) {
+		if (!spte_iter_is_leaf(&it))
+			continue;
+		/* chunks are 2M-aligned and 2M leaves lie inside one */
+		if (it.gpa < start ||
+		    it.gpa + SPTE_EPT_LEVEL_SIZE(it.level) > end)
+			continue;
+		spte_audit_leaf(a, it.gpa, it.spte, it.level,
+				&pfns[(it.gpa - start) >> PAGE_SHIFT]);
+	}
+}
+
+static int spte_audit_chunk(struct spte_mirror *m, struct spte_slot *sl,
+			    u64 gpa, unsigned long npages,
+			    unsigned long *pfns, struct spte_mirror_audit *a)
+{
+	unsigned long hva = spte_slot_hva(sl, gpa);
+	/* no dev_private_owner: as in the map path, there are none of ours */
+	struct hmm_range range = {
+		.notifier = &sl->notifier,
+		.start = hva,
+		.end = hva + npages * PAGE_SIZE,
+		.hmm_pfns = pfns,
+	};
+	int ret;
+
+	for (;;) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		mmap_read_lock(m->mm);
+		ret = hmm_range_fault(&range);	/* snapshot: no REQ flags */
+		mmap_read_unlock(m->mm);
+		if (ret == -EBUSY) {
+			cond_resched();
+			continue;
+		}
+		if (ret)
+			return ret;
+		spin_lock(&m->mmu_lock);
+		if (mmu_interval_read_retry(range.notifier,
+					    range.notifier_seq)) {
+			spin_unlock(&m->mmu_lock);
+			cond_resched();
+			continue;
+		}
+		spte_audit_range(m, a, gpa, gpa + npages * PAGE_SIZE, pfns);
+		spin_unlock(&m->mmu_lock);
+		return 0;
+	}
+}
+
+int spte_ioc_audit(struct spte_mirror *m, void *arg)
+{
+	struct spte_mirror_audit *a = arg;
+	unsigned long *pfns;
+	int i, ret = 0;
+
+	if (a->flags || spte_nonzero(a->reserved))
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	if (!mmget_not_zero(m->mm)) {
+		/* after release the table is empty: nothing can be stale */
+		return 0;
+	}
+	pfns = kmalloc_array(SPTE_CHUNK_PAGES, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns) {
+		ret = -ENOMEM;
+		goto out_mmput;
+	}
+	for (i = 0; i < SPTE_MAX_SLOTS && !ret; i++) {
+		struct spte_slot *sl = &m->slots[i];
+		u64 gpa, end;
+
+		if (!sl->used)
+			continue;
+		end = sl->gpa + sl->size;
+		for (gpa = sl->gpa; gpa < end && !ret;) {
+			unsigned long n = spte_chunk_pages(sl, gpa, end);
+
+			ret = spte_audit_chunk(m, sl, gpa, n, pfns, a);
+			gpa += n << PAGE_SHIFT;
+		}
+	}
+	kfree(pfns);
+out_mmput:
+	mmput(m->mm);
+	return ret;
+}
