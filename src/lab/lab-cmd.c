@@ -4,6 +4,7 @@
  * share -> QEMU -> exit status.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <gio/gio.h>
 
@@ -22,6 +23,7 @@
 static void lab_opts_clear(struct lab_opts *o)
 {
 	g_clear_pointer(&o->share, g_free);
+	g_clear_pointer(&o->cmdline, g_free);
 	g_clear_pointer(&o->files, g_ptr_array_unref);
 	g_clear_pointer(&o->command, g_strfreev);
 }
@@ -33,6 +35,7 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	g_autofree char *mem = NULL;
 	g_autofree char *share = NULL;
 	g_auto(GStrv) add = NULL;
+	g_auto(GStrv) cmdline = NULL;
 	g_auto(GStrv) rest = NULL;
 	g_auto(GStrv) args = NULL;
 	int cpus = LAB_DEFAULT_CPUS, numa = 0, timeout = LAB_DEFAULT_TIMEOUT;
@@ -53,6 +56,9 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 		{ "add", 'a', 0, G_OPTION_ARG_FILENAME_ARRAY, &add,
 		  "Also put FILE into the VM (/opt/spte/bin, *.ko in /opt/spte/modules)",
 		  "FILE" },
+		{ "cmdline", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cmdline,
+		  "Append ARGS to the lab kernel's command line; repeatable",
+		  "ARGS" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
 		  "Show kernel messages and lab progress", NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest,
@@ -65,8 +71,10 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	g_option_context_set_summary(ctx,
 		"Boots Debian's stock kernel under QEMU TCG (-cpu max: SVM with nested\n"
 		"paging, so kvm_amd loads inside), shares DIR read-write, runs COMMAND\n"
-		"there and exits with its status.  124: --timeout hit; 125: the VM died\n"
-		"before reporting a status; 126: the lab could not be started.");
+		"there and exits with its status.  123: the lab kernel reported a BUG,\n"
+		"WARNING, Oops, lockup or stall (its log is kept); 124: --timeout hit;\n"
+		"125: the VM died before reporting a status; 126: the lab could not be\n"
+		"started.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	/* Options end at the command, so `spte lab sh -c ...` keeps its -c. */
 	g_option_context_set_strict_posix(ctx, TRUE);
@@ -138,8 +146,41 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	o->numa = numa;
 	o->timeout_sec = timeout;
 	o->verbose = verbose;
+	if (cmdline && cmdline[0]) {
+		g_autofree char *joined = g_strjoinv(" ", cmdline);
+
+		/* x86's COMMAND_LINE_SIZE is 2048; leave room for ours */
+		if (strpbrk(joined, "\n\r") || strlen(joined) > 1024) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--cmdline: kernel parameters must be one line of at most 1024 characters");
+			return FALSE;
+		}
+		o->cmdline = g_steal_pointer(&joined);
+	}
 	o->command = g_steal_pointer(&rest);
 	return TRUE;
+}
+
+/*
+ * A splat in the kernel log fails the run whatever the command said: print
+ * it with the backtraces that follow, and return SPTE_LAB_EXIT_KERNEL.
+ */
+static int check_kernel_log(const char *ctl_dir, int status)
+{
+	g_autofree char *path = lab_klog_path(ctl_dir);
+	g_autoptr(GString) excerpt = g_string_new(NULL);
+	g_autofree char *splat = lab_klog_find_splat(path, excerpt);
+
+	if (!splat)
+		return status;
+	g_printerr("spte lab: the lab kernel reported: %s\n", splat);
+	if (status == SPTE_LAB_EXIT_NO_STATUS)
+		g_printerr("spte lab: it ended the VM before the command did; the kernel log from there:\n%s",
+			   excerpt->str);
+	else
+		g_printerr("spte lab: command status %d overridden with %d; the kernel log from there:\n%s",
+			   status, SPTE_LAB_EXIT_KERNEL, excerpt->str);
+	return SPTE_LAB_EXIT_KERNEL;
 }
 
 int spte_cmd_lab(int argc, char **argv)
@@ -201,17 +242,22 @@ int spte_cmd_lab(int argc, char **argv)
 		g_printerr("spte lab: timed out after %d s (--timeout %d); VM killed\n",
 			   opts.timeout_sec, opts.timeout_sec);
 		status = SPTE_LAB_EXIT_TIMEOUT;
-	} else if (lab_ctl_read_status(ctl_dir, &status) ||
-		   lab_console_status(con, &status)) {
-		/* the command's own status */
-	} else {
-		g_printerr("spte lab: the VM exited (QEMU status %d) before reporting "
-			   "the command's exit status\n", qemu_status);
+	} else if (!lab_ctl_read_status(ctl_dir, &status) &&
+		   !lab_console_status(con, &status)) {
 		status = SPTE_LAB_EXIT_NO_STATUS;
 	}
+	status = check_kernel_log(ctl_dir, status);
+	if (status == SPTE_LAB_EXIT_NO_STATUS)
+		g_printerr("spte lab: the VM exited (QEMU status %d) before reporting "
+			   "the command's exit status\n", qemu_status);
 
 out:
-	lab_ctl_remove(ctl_dir);
+	if (status == 0 || status == SPTE_LAB_EXIT_USAGE ||
+	    status == SPTE_LAB_EXIT_SETUP)
+		lab_ctl_remove(ctl_dir);
+	else if (ctl_dir)
+		g_printerr("spte lab: kernel log kept: %s/%s\n", ctl_dir,
+			   LAB_KLOG_NAME);
 	lab_kernel_clear(&kernel);
 	lab_opts_clear(&opts);
 	return status;

@@ -77,7 +77,8 @@ gboolean lab_ctl_read_status(const char *ctl_dir, int *status)
 
 void lab_ctl_remove(const char *ctl_dir)
 {
-	static const char *const names[] = { "env", "cmd", "status" };
+	static const char *const names[] = { "env", "cmd", "status",
+					     LAB_KLOG_NAME };
 
 	if (!ctl_dir)
 		return;

@@ -6,6 +6,7 @@
  *   lab-ctl.c      the control share (command in, exit status out)
  *   lab-qemu.c     QEMU's command line and its supervised run
  *   lab-console.c  console stream: pass through, pick out the exit marker
+ *   lab-klog.c     the kernel log: its own serial port, scanned for splats
  *   lab-cmd.c      option parsing and the whole sequence
  */
 #ifndef SPTE_LAB_PRIVATE_H
@@ -23,6 +24,7 @@ struct lab_opts {
 	char *share;		/* absolute, symlinks resolved */
 	GPtrArray *files;	/* char *: payload for /opt/spte */
 	gboolean verbose;
+	char *cmdline;		/* extra kernel parameters, NULL if none */
 	char **command;		/* NULL-terminated, at least one word */
 };
 
@@ -50,6 +52,12 @@ char *lab_initramfs_build(const char *script_dir, GPtrArray *files,
 char *lab_ctl_create(const struct lab_opts *opts, GError **error);
 gboolean lab_ctl_read_status(const char *ctl_dir, int *status);
 void lab_ctl_remove(const char *ctl_dir);
+
+/* lab-klog.c */
+#define LAB_KLOG_NAME "kernel.log"
+extern const char lab_klog_params[];
+char *lab_klog_path(const char *ctl_dir);
+char *lab_klog_find_splat(const char *path, GString *excerpt);
 
 /* lab-console.c */
 typedef struct lab_console LabConsole;

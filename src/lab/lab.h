@@ -14,6 +14,7 @@
  */
 enum {
 	SPTE_LAB_EXIT_USAGE = 2,	/* bad options */
+	SPTE_LAB_EXIT_KERNEL = 123,	/* the lab kernel BUG/WARN/Oops/locked up */
 	SPTE_LAB_EXIT_TIMEOUT = 124,	/* --timeout expired, QEMU killed */
 	SPTE_LAB_EXIT_NO_STATUS = 125,	/* the VM ended without reporting */
 	SPTE_LAB_EXIT_SETUP = 126,	/* kernel, initramfs or QEMU failed */

@@ -139,6 +139,78 @@ swap)
 	check "the memory controller is available (a child has memory.reclaim)" \
 		grep -qx memory-controller-usable "$out"
 	;;
+kernel-log)
+	# The kernel log on its own serial port, the panic-on-hang settings,
+	# --cmdline, and a splat failing a command that passed.
+	echo "1..10"
+	run --share "$share" --cmdline 'spte.lab_test=42' -- sh -c '
+		cat /proc/cmdline
+		for k in softlockup_panic softlockup_all_cpu_backtrace hung_task_panic panic_on_warn panic_on_rcu_stall; do
+			echo "$k=$(cat /proc/sys/kernel/$k)"
+		done'
+	check "lab exits 0" [ "$rc" = 0 ]
+	check "--cmdline reaches the kernel" grep -q ' spte.lab_test=42' "$out"
+	check "every detected hang or WARN panics the lab kernel" \
+		[ "$(grep -c '=1$' "$out")" = 5 ]
+	check "no kernel messages among the command's output" \
+		sh -c "! grep -q '^\[ *[0-9]*\.[0-9]*\]' '$out'"
+	check "a clean run keeps no kernel log" sh -c "! grep -q 'kernel log kept' '$err'"
+	run --share "$share" -- sh -c \
+		'echo "<4>WARNING: CPU: 0 PID: 1 at lab-test.c:1 injected" >/dev/kmsg; echo passed'
+	check "a WARNING in the kernel log fails a passing command with 123 (got $rc)" \
+		[ "$rc" = 123 ]
+	check "the splat is named" grep -q 'the lab kernel reported: WARNING: CPU: 0 PID: 1 at lab-test.c:1 injected' "$err"
+	klog=$(sed -n 's/^spte lab: kernel log kept: //p' "$err")
+	check "the full kernel log is kept at the printed path ($klog)" \
+		grep -q 'Linux version' "$klog"
+	[ -n "$klog" ] && rm -rf "$(dirname "$klog")"
+	t0=$(date +%s)
+	run --share "$share" -- sh -c 'echo c >/proc/sysrq-trigger; sleep 300'
+	t1=$(date +%s)
+	check "a kernel panic ends the lab with 123 (got $rc)" [ "$rc" = 123 ]
+	check "within seconds, not at --timeout ($((t1 - t0)) s)" [ $((t1 - t0)) -lt 60 ]
+	klog=$(sed -n 's/^spte lab: kernel log kept: //p' "$err")
+	[ -n "$klog" ] && rm -rf "$(dirname "$klog")"
+	;;
+tracepoint-toggle)
+	# The lab's old hang (docs/lab.md): kernel text patched (a KVM
+	# tracepoint switched on and off, as scenarios do) while guests run
+	# under nested KVM on the other vCPU.  Multi-threaded TCG lost the
+	# text_poke_bp() sync IPI within ~25 s; the lab now runs TCG
+	# single-threaded.  40 s of toggling, guests started back to back.
+	echo "1..4"
+	run --share "$share" --timeout 240 -- sh -c '
+		ev=/sys/kernel/tracing/events/kvm
+		end=$(( $(cut -d. -f1 /proc/uptime) + 40 ))
+		(
+			runs=0 bad=0
+			while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+				spte run --mem 32M --exec "fill 0 4096 0x11; verify 0 4096 0x11; touch 0 4096 read" \
+					>/tmp/run.out 2>&1 || { bad=$((bad + 1)); cat /tmp/run.out; }
+				runs=$((runs + 1))
+			done
+			echo "guest-runs=$runs failed=$bad"
+		) &
+		guests=$!
+		rounds=0
+		while kill -0 "$guests" 2>/dev/null; do
+			for e in kvm_unmap_hva_range kvm_age_hva; do
+				echo 1 >"$ev/$e/enable" && echo 0 >"$ev/$e/enable" ||
+					echo "toggle-failed $e"
+			done
+			rounds=$((rounds + 1))
+		done
+		wait "$guests"
+		echo "toggle-rounds=$rounds"'
+	check "the lab ends by itself with status 0, no splat (status $rc)" [ "$rc" = 0 ]
+	runs=$(sed -n 's/^guest-runs=\([0-9]*\) failed=0$/\1/p' "$out")
+	check "guests ran back to back, none failed (runs: ${runs:-?})" \
+		[ "${runs:-0}" -ge 3 ]
+	rounds=$(sed -n 's/^toggle-rounds=//p' "$out")
+	check "tracepoints toggled throughout (rounds: ${rounds:-?})" \
+		[ "${rounds:-0}" -ge 20 ]
+	check "every toggle was accepted" sh -c "! grep -q toggle-failed '$out'"
+	;;
 *)
 	echo "1..1"
 	echo "not ok 1 - unknown case $case_name"
