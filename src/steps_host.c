@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "knobs.h"
 #include "session.h"
@@ -42,6 +44,39 @@ static const struct {
 	{ "willneed", MADV_WILLNEED },
 };
 
+#define MPOL_F_MEMS_ALLOWED_FLAG (1 << 2)	/* <numaif.h>'s MPOL_F_MEMS_ALLOWED */
+#define NODE_MASK_BITS 1024
+
+/*
+ * MADV_PAGEOUT skips a folio that is not on an LRU list, and a folio sits
+ * off the LRU while it waits in some CPU's per-CPU batch (lru_add,
+ * activate: the putback of the last reclaim pass, a mark_page_accessed()).
+ * madvise drains only the calling CPU's batches (lru_add_drain()), so a
+ * folio left in another CPU's batch survives a pageout by chance.  Drain
+ * every CPU's first: migrate_pages(2) from the allowed nodes to the same
+ * nodes moves nothing, but do_migrate_pages() runs under
+ * lru_cache_disable(), which is lru_add_drain_all() (6.1 and 6.12 alike).
+ */
+static gboolean drain_lru_batches(GError **error)
+{
+	unsigned long nodes[NODE_MASK_BITS / (8 * sizeof(unsigned long))] = { 0 };
+	int mode;
+
+	if (syscall(SYS_get_mempolicy, &mode, nodes, NODE_MASK_BITS, NULL,
+		    MPOL_F_MEMS_ALLOWED_FLAG)) {
+		/* !CONFIG_NUMA: madvise's own drain is all there is */
+		if (errno == ENOSYS)
+			return TRUE;
+		return spte_set_errno(error, errno,
+				      "get_mempolicy(MPOL_F_MEMS_ALLOWED)");
+	}
+	if (syscall(SYS_migrate_pages, 0, NODE_MASK_BITS, nodes, nodes) < 0)
+		return spte_set_errno(error, errno,
+				      "migrate_pages(self, nodes, same nodes) "
+				      "to drain the per-CPU LRU batches");
+	return TRUE;
+}
+
 gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
 			   GString *line, GError **error)
 {
@@ -54,6 +89,8 @@ gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
 	for (guint i = 0; i < G_N_ELEMENTS(advices); i++) {
 		if (!g_str_equal(step->name, advices[i].name))
 			continue;
+		if (advices[i].advice == MADV_PAGEOUT && !drain_lru_batches(error))
+			return FALSE;
 		if (madvise(hva, step->pages << 12, advices[i].advice))
 			return spte_set_errno(error, errno, "madvise(%p, %"
 					      G_GUINT64_FORMAT ", MADV_%s)",
