@@ -7,6 +7,8 @@
 #include <linux/highmem.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -31,6 +33,9 @@ static int spte_access_piece(struct spte_mirror *m, u64 gpa, size_t len,
 	if (!ep)
 		return -ENOENT;
 	e = *ep;
+	/* a leaf skip_invalidate left behind: its page may be anyone's now */
+	if (e & SPTE_EPT_STALE)
+		return -ESTALE;
 	if (write && !(e & SPTE_EPT_W))
 		return -ENOENT;
 	pfn = spte_ept_pfn(e) +
@@ -70,6 +75,12 @@ int spte_ioc_access(struct spte_mirror *m, void *arg)
 	a->faults = 0;
 	if (!a->size || end < gpa || end > SPTE_GPA_LIMIT)
 		return -EINVAL;
+	if (write) {
+		ret = spte_check_writable(m, ALIGN_DOWN(gpa, PAGE_SIZE),
+					  PAGE_ALIGN(end) - ALIGN_DOWN(gpa, PAGE_SIZE));
+		if (ret)
+			return ret;
+	}
 	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
@@ -78,6 +89,12 @@ int spte_ioc_access(struct spte_mirror *m, void *arg)
 				   PAGE_SIZE - offset_in_page(gpa));
 		int tries = 0;
 
+		/* a large access is a long loop: let others in, and let go */
+		cond_resched();
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		if (write && copy_from_user(bounce, ubuf, len)) {
 			ret = -EFAULT;
 			break;

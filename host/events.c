@@ -26,12 +26,14 @@ int spte_events_init(struct spte_mirror *m)
 		return -ENOMEM;
 	m->ev_size = SPTE_LOG_DEFAULT;
 	spin_lock_init(&m->ev_lock);
+	mutex_init(&m->ev_read_lock);
 	init_waitqueue_head(&m->ev_wait);
 	return 0;
 }
 
 void spte_events_free(struct spte_mirror *m)
 {
+	mutex_destroy(&m->ev_read_lock);
 	kvfree(m->ev_ring);
 }
 
@@ -119,13 +121,65 @@ static bool spte_ev_ready(struct spte_mirror *m)
 	return ready;
 }
 
+/*
+ * Take up to @n records (and the DROPPED record owed, if any) into @kbuf
+ * without consuming them.  Returns how many; *@drop_reported is the loss
+ * the DROPPED record among them reports (0 if none).
+ */
+static size_t spte_ev_peek(struct spte_mirror *m,
+			   struct spte_mirror_event *kbuf, size_t n,
+			   u64 *drop_reported)
+{
+	size_t got = 0;
+	u64 head;
+
+	*drop_reported = 0;
+	spin_lock(&m->ev_lock);
+	head = m->ev_head;
+	while (got < n && head != m->ev_tail)
+		kbuf[got++] = m->ev_ring[head++ % m->ev_size];
+	/* the drop point comes after every record queued before it */
+	if (got < n && head == m->ev_tail && m->ev_pending) {
+		struct spte_mirror_event *d = &kbuf[got++];
+
+		spte_event_init(d, SPTE_CB_DROPPED, 0, 0);
+		d->seq = m->ev_last_drop_seq;
+		d->time_ns = ktime_get_ns();
+		d->leaves = m->ev_pending;
+		*drop_reported = m->ev_pending;
+	}
+	spin_unlock(&m->ev_lock);
+	return got;
+}
+
+/* The records peeked have reached the reader: consume them. */
+static void spte_ev_consume(struct spte_mirror *m, size_t got,
+			    u64 drop_reported)
+{
+	spin_lock(&m->ev_lock);
+	if (drop_reported) {
+		got--;
+		/* drops after the peek stay owed, in a DROPPED record of theirs */
+		m->ev_pending -= drop_reported;
+	}
+	m->ev_head += got;
+	spin_unlock(&m->ev_lock);
+}
+
+/*
+ * Records are consumed only after copy_to_user() succeeded, so a reader
+ * whose buffer faults loses nothing.  Peeking and consuming are two holds
+ * of ev_lock: ev_read_lock keeps other readers (and LOG_CONFIG's ring
+ * swap) out in between, while loggers only ever append.
+ */
 ssize_t spte_read(struct file *file, char __user *buf, size_t count,
 		  loff_t *ppos)
 {
 	struct spte_mirror *m = file->private_data;
 	struct spte_mirror_event *kbuf;
 	size_t n = min_t(size_t, count / sizeof(*kbuf), SPTE_READ_BATCH);
-	size_t got = 0;
+	u64 drop_reported;
+	size_t got;
 	ssize_t ret;
 
 	if (!n)
@@ -134,28 +188,13 @@ ssize_t spte_read(struct file *file, char __user *buf, size_t count,
 	if (!kbuf)
 		return -ENOMEM;
 	for (;;) {
-		spin_lock(&m->ev_lock);
-		while (got < n) {
-			if (m->ev_head != m->ev_tail) {
-				kbuf[got++] = m->ev_ring[m->ev_head %
-							 m->ev_size];
-				m->ev_head++;
-				continue;
-			}
-			if (m->ev_pending) {
-				struct spte_mirror_event *d = &kbuf[got++];
-
-				spte_event_init(d, SPTE_CB_DROPPED, 0, 0);
-				d->seq = m->ev_last_drop_seq;
-				d->time_ns = ktime_get_ns();
-				d->leaves = m->ev_pending;
-				m->ev_pending = 0;
-			}
-			break;
-		}
-		spin_unlock(&m->ev_lock);
+		ret = mutex_lock_interruptible(&m->ev_read_lock);
+		if (ret)
+			goto out;
+		got = spte_ev_peek(m, kbuf, n, &drop_reported);
 		if (got)
 			break;
+		mutex_unlock(&m->ev_read_lock);
 		if (file->f_flags & O_NONBLOCK) {
 			ret = -EAGAIN;
 			goto out;
@@ -167,6 +206,9 @@ ssize_t spte_read(struct file *file, char __user *buf, size_t count,
 	ret = got * sizeof(*kbuf);
 	if (copy_to_user(buf, kbuf, ret))
 		ret = -EFAULT;
+	else
+		spte_ev_consume(m, got, drop_reported);
+	mutex_unlock(&m->ev_read_lock);
 out:
 	kfree(kbuf);
 	return ret;
@@ -194,6 +236,8 @@ int spte_ioc_log_config(struct spte_mirror *m, void *arg)
 		if (!ring)
 			return -ENOMEM;
 	}
+	/* no reader may sit between peek and consume on the old ring */
+	mutex_lock(&m->ev_read_lock);
 	spin_lock(&m->ev_lock);
 	if (ring) {
 		/* queued records are lost: count them, never silently */
@@ -211,6 +255,9 @@ int spte_ioc_log_config(struct spte_mirror *m, void *arg)
 	m->ev_slots_only = a->flags & SPTE_LOG_SLOTS_ONLY;
 	a->records = m->ev_size;
 	spin_unlock(&m->ev_lock);
+	mutex_unlock(&m->ev_read_lock);
 	kvfree(old);
+	/* the loss is news for a reader waiting on an empty ring */
+	wake_up_interruptible(&m->ev_wait);
 	return 0;
 }

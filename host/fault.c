@@ -5,6 +5,7 @@
  * under the invalidate sequence; UNMAP zaps a GPA range.
  */
 #include <linux/hmm.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/sched.h>
@@ -123,6 +124,9 @@ static int spte_map_chunk(struct spte_mirror *m, struct spte_slot *sl,
 		.end = hva + npages * PAGE_SIZE,
 		.hmm_pfns = pfns,
 	};
+	/* as test_hmm: invalidations racing one chunk for this long is a bug */
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	unsigned long seq;
 	int ret;
 
@@ -135,6 +139,8 @@ static int spte_map_chunk(struct spte_mirror *m, struct spte_slot *sl,
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
 		ret = spte_cache_topup(m);
 		if (ret)
 			return ret;
@@ -142,8 +148,17 @@ static int spte_map_chunk(struct spte_mirror *m, struct spte_slot *sl,
 		seq = READ_ONCE(m->inv_seq);
 		smp_rmb(); /* pairs with the unlock after inv_seq++ */
 
-		mmap_read_lock(m->mm);
-		ret = hmm_range_fault(&range);
+		/*
+		 * The slot's memory may have been replaced since ADD_SLOT
+		 * (mmap MAP_FIXED): check what is there now, under the same
+		 * mmap_lock the fault runs under, so it cannot change again
+		 * before hmm_range_fault() has looked.
+		 */
+		if (mmap_read_lock_killable(m->mm))
+			return -EINTR;
+		ret = spte_check_vmas(m->mm, range.start, range.end);
+		if (!ret)
+			ret = hmm_range_fault(&range);
 		mmap_read_unlock(m->mm);
 		if (ret == -EBUSY)
 			goto retry;
@@ -216,6 +231,11 @@ int spte_ioc_map(struct spte_mirror *m, void *arg)
 		return -EINVAL;
 	if (!spte_range_ok(a->gpa, a->size))
 		return -EINVAL;
+	if (a->flags & SPTE_MAP_WRITE) {
+		ret = spte_check_writable(m, a->gpa, a->size);
+		if (ret)
+			return ret;
+	}
 	ret = spte_map_range(m, a->gpa, a->size, a->flags, &res);
 	a->mapped_4k = res.mapped_4k;
 	a->mapped_2m = res.mapped_2m;

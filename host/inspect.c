@@ -5,6 +5,7 @@
  * primary page tables map now.  None of them changes the table.
  */
 #include <linux/hmm.h>
+#include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
@@ -16,60 +17,125 @@
 
 #include "mirror.h"
 
+/* Leaves copied out per hold of mmu_lock: 128 KiB, cache-warm. */
+#define SPTE_DUMP_BATCH		4096
+/* Whole dumps restarted because the table changed under them. */
+#define SPTE_DUMP_TRIES		8
+
+/*
+ * Copy up to @max leaves at GPAs >= *@cursor into @out, under one hold of
+ * mmu_lock.  *@cursor becomes the GPA of the first leaf not copied, or
+ * SPTE_MIRROR_NONE if the walk reached the end; *@seq is the invalidate
+ * sequence of this hold.  Returns how many were copied.
+ */
+static u64 spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
+			   struct spte_mirror_leaf *out, u64 *seq)
+{
+	struct spte_slot *sl = NULL;
+	struct spte_iter it;
+	u64 n = 0;
+
+	spin_lock(&m->mmu_lock);
+	*seq = m->inv_seq;
+	for_each_spte(it, m, *cursor, SPTE_GPA_LIMIT) {
+		struct spte_mirror_leaf *l;
+
+		/* a large leaf the cursor points into began before it */
+		if (!spte_iter_is_leaf(&it) || it.gpa < *cursor)
+			continue;
+		if (n == max) {
+			*cursor = it.gpa;
+			goto out;
+		}
+		/* leaves come in GPA order: the last slot is the likely one */
+		if (!sl || it.gpa - sl->gpa >= sl->size)
+			sl = spte_find_slot(m, it.gpa);
+		l = &out[n++];
+		l->gpa = it.gpa;
+		l->entry = it.spte;
+		l->level = it.level;
+		l->hva = sl ? spte_slot_hva(sl, it.gpa) : 0;
+		l->slot = sl ? sl->id : 0;
+	}
+	*cursor = SPTE_MIRROR_NONE;
+out:
+	spin_unlock(&m->mmu_lock);
+	return n;
+}
+
+/*
+ * DUMP walks the table in batches, copying each out without mmu_lock, so
+ * no dump holds the lock (which notifier callbacks wait for under the
+ * primary's page-table locks) for more than SPTE_DUMP_BATCH leaves.
+ * Without SPTE_DUMP_CURSOR the result must still be one point in time: a
+ * batch that saw another invalidate sequence than the first starts the
+ * dump again.
+ */
 int spte_ioc_dump(struct spte_mirror *m, void *arg)
 {
 	struct spte_mirror_dump *a = arg;
 	struct spte_mirror_leaf __user *uleaves = u64_to_user_ptr(a->leaves);
-	struct spte_mirror_leaf *out = NULL;
-	u64 want = a->count, cap, n = 0;
-	struct spte_iter it;
-	int i, ret = 0;
+	bool cursor_mode = a->flags & SPTE_DUMP_CURSOR;
+	u64 want = a->count, done, cursor, seq, first_seq = 0;
+	struct spte_mirror_leaf *buf;
+	int i, tries = 0, ret = 0;
 
-	if (a->flags || spte_nonzero(a->reserved))
+	if ((a->flags & ~SPTE_DUMP_FLAGS) || spte_nonzero(a->reserved))
 		return -EINVAL;
+	if (!cursor_mode && (a->start || a->next))
+		return -EINVAL;
+	a->count = 0;
+	a->next = SPTE_MIRROR_NONE;
 	/* only this (mutex-holding) path adds leaves: the count can only drop */
 	spin_lock(&m->mmu_lock);
-	cap = min_t(u64, want, m->nr_leaves);
-	spin_unlock(&m->mmu_lock);
-	if (cap > SPTE_DUMP_MAX)
-		return -E2BIG;
-	if (cap) {
-		out = kvcalloc(cap, sizeof(*out), GFP_KERNEL_ACCOUNT);
-		if (!out)
-			return -ENOMEM;
-	}
-	spin_lock(&m->mmu_lock);
-	for_each_spte(it, m, 0, SPTE_GPA_LIMIT) {
-		if (!spte_iter_is_leaf(&it))
-			continue;
-		if (n < cap) {
-			struct spte_mirror_leaf *l = &out[n];
-			struct spte_slot *sl = spte_find_slot(m, it.gpa);
-
-			l->gpa = it.gpa;
-			l->entry = it.spte;
-			l->level = it.level;
-			l->hva = sl ? spte_slot_hva(sl, it.gpa) : 0;
-			l->slot = sl ? (u32)sl->id : 0;
-		}
-		n++;
-	}
+	a->needed = m->nr_leaves;
 	for (i = 0; i < SPTE_EPT_LEVELS; i++)
 		a->table_pages[i] = m->table_pages[i];
 	a->seq = m->inv_seq;
 	spin_unlock(&m->mmu_lock);
+	if (!cursor_mode && a->needed > want)
+		return -E2BIG;
 
-	a->needed = n;
-	a->count = 0;
-	if (n > want) {
-		ret = -E2BIG;
-	} else if (n) {
-		if (copy_to_user(uleaves, out, n * sizeof(*out)))
+	buf = kmalloc_array(SPTE_DUMP_BATCH, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+restart:
+	cursor = cursor_mode ? a->start : 0;
+	done = 0;
+	while (done < want && cursor != SPTE_MIRROR_NONE) {
+		u64 n = spte_dump_batch(m, &cursor,
+					min_t(u64, want - done, SPTE_DUMP_BATCH),
+					buf, &seq);
+
+		if (!done) {
+			first_seq = seq;
+		} else if (!cursor_mode && seq != first_seq) {
+			if (++tries >= SPTE_DUMP_TRIES) {
+				ret = -EAGAIN;
+				goto out;
+			}
+			goto restart;
+		}
+		if (copy_to_user(uleaves + done, buf, n * sizeof(*buf))) {
 			ret = -EFAULT;
-		else
-			a->count = n;
+			goto out;
+		}
+		done += n;
+		cond_resched();
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto out;
+		}
 	}
-	kvfree(out);
+	a->count = done;
+	if (done)
+		a->seq = first_seq;
+	if (cursor_mode)
+		a->next = cursor;
+	else
+		a->needed = done;
+out:
+	kfree(buf);
 	return ret;
 }
 
@@ -202,13 +268,18 @@ static int spte_audit_chunk(struct spte_mirror *m, struct spte_slot *sl,
 		.end = hva + npages * PAGE_SIZE,
 		.hmm_pfns = pfns,
 	};
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	int ret;
 
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
-		mmap_read_lock(m->mm);
+		if (mmap_read_lock_killable(m->mm))
+			return -EINTR;
 		ret = hmm_range_fault(&range);	/* snapshot: no REQ flags */
 		mmap_read_unlock(m->mm);
 		if (ret == -EBUSY) {

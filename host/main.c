@@ -7,14 +7,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
-#include <linux/capability.h>
-#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/pid.h>
-#include <linux/sched/coredump.h>
+#include <linux/ptrace.h>
+#include <linux/rcupdate.h>
+#include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -54,36 +54,61 @@ static int spte_ioc_version(struct spte_mirror *m, void *arg)
 }
 
 /*
- * ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS) is not exported to
- * modules, and a same-uid check without it would bypass the LSM hook (Yama's
- * ptrace_scope among others).  So attaching to another process needs
- * CAP_SYS_PTRACE in the initial namespace, which every LSM lets through
- * for ptrace as well, and the target must be dumpable as ptrace requires.
+ * Mirroring another process's memory is reading and writing it, so ATTACH
+ * is allowed exactly when ptrace attach is.  ptrace_may_access() is not
+ * exported, and CAP_SYS_PTRACE alone is not what ptrace checks (Yama's
+ * ptrace_scope=3 and other LSMs deny even that).  So the caller must have
+ * attached with ptrace already: being the target's tracer means
+ * PTRACE_ATTACH or PTRACE_SEIZE ran ptrace_may_access() with
+ * PTRACE_MODE_ATTACH_REALCREDS and every LSM's ptrace hook, and exec()
+ * keeps privilege from a traced task.  The check and taking the mm hold
+ * the target's exec_update_lock, as mm_access() does, so that an exec
+ * cannot put another mm behind the check.
  */
-static bool spte_may_attach(struct task_struct *task)
+static bool spte_is_tracer(struct task_struct *task)
+{
+	struct task_struct *tracer;
+	bool ok;
+
+	rcu_read_lock();
+	tracer = ptrace_parent(task);
+	ok = tracer && same_thread_group(tracer, current);
+	rcu_read_unlock();
+	return ok;
+}
+
+static int spte_attach_mm(struct task_struct *task, struct mm_struct **mmp)
 {
 	struct mm_struct *mm;
-	bool ok = true;
+	int ret;
 
-	if (same_thread_group(task, current))
-		return true;
-	if (!capable(CAP_SYS_PTRACE))
-		return false;
-	task_lock(task);
-	mm = task->mm;
-	if (mm && get_dumpable(mm) != SUID_DUMP_USER &&
-	    !ns_capable(mm->user_ns, CAP_SYS_PTRACE))
-		ok = false;
-	task_unlock(task);
-	return ok;
+	ret = down_read_killable(&task->signal->exec_update_lock);
+	if (ret)
+		return ret;
+	if (!same_thread_group(task, current) && !spte_is_tracer(task)) {
+		ret = -EPERM;
+		goto out;
+	}
+	mm = get_task_mm(task);
+	if (!mm) {
+		ret = -EINVAL;	/* a kernel thread, or exiting */
+		goto out;
+	}
+	mmgrab(mm);
+	mmput(mm);
+	*mmp = mm;
+out:
+	up_read(&task->signal->exec_update_lock);
+	return ret;
 }
 
 static int spte_ioc_attach(struct spte_mirror *m, void *arg)
 {
 	struct spte_mirror_attach *a = arg;
 	struct task_struct *task;
-	struct mm_struct *mm;
+	struct mm_struct *mm = NULL;
 	struct pid *pid;
+	int ret;
 
 	if (a->flags || spte_nonzero(a->reserved) || !a->pid ||
 	    a->pid > INT_MAX)
@@ -95,16 +120,10 @@ static int spte_ioc_attach(struct spte_mirror *m, void *arg)
 	put_pid(pid);
 	if (!task)
 		return -ESRCH;
-	if (!spte_may_attach(task)) {
-		put_task_struct(task);
-		return -EPERM;
-	}
-	mm = get_task_mm(task);
+	ret = spte_attach_mm(task, &mm);
 	put_task_struct(task);
-	if (!mm)
-		return -EINVAL;
-	mmgrab(mm);
-	mmput(mm);
+	if (ret)
+		return ret;
 	mmdrop(m->mm);
 	m->mm = mm;
 	return 0;
@@ -234,7 +253,10 @@ static long spte_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		goto out_free;
 	}
 
-	mutex_lock(&m->lock);
+	/* a task killed while queued behind a long ioctl need not wait */
+	ret = mutex_lock_killable(&m->lock);
+	if (ret)
+		goto out_free;
 	ret = d->fn(m, u);
 	mutex_unlock(&m->lock);
 

@@ -42,6 +42,11 @@
  *                spte_iter_cond_resched() and walk again from the root; no
  *                other context ever drops it in the middle of a walk.
  *
+ *   m->ev_read_lock  mutex.  One reader at a time between taking records
+ *                from the ring and consuming them once copy_to_user() is
+ *                done; LOG_CONFIG takes it (inside m->lock) to swap the
+ *                ring.  Never taken by notifier callbacks.
+ *
  *   m->ev_lock   spinlock.  Protects the event ring and its counters.  The
  *                innermost lock: events are logged after mmu_lock has been
  *                dropped, so the two are not held together today, and code
@@ -76,7 +81,6 @@
 #define SPTE_LOG_DEFAULT	4096
 #define SPTE_LOG_MAX		(1U << 20)
 #define SPTE_READ_BATCH		64
-#define SPTE_DUMP_MAX		(1UL << 24)
 #define SPTE_GPA_LIMIT		(1ULL << SPTE_EPT_GPA_BITS)
 #define SPTE_2M_PAGES		512
 #define SPTE_2M_SIZE		(SPTE_2M_PAGES * PAGE_SIZE)
@@ -131,7 +135,8 @@ struct spte_mirror {
 	atomic64_t zapped;
 
 	/* the event ring: under ev_lock */
-	spinlock_t ev_lock;		/* see "Locking" above */
+	spinlock_t ev_lock;
+	struct mutex ev_read_lock;	/* one reader at a time, see spte_read() */		/* see "Locking" above */
 	struct spte_mirror_event *ev_ring;
 	u64 ev_size;
 	u64 ev_head;
@@ -232,6 +237,8 @@ void spte_zap_gpa(struct spte_mirror *m, u64 start, u64 end, bool may_yield,
 		  struct spte_walk_stats *s);
 void spte_age_gpa(struct spte_mirror *m, u64 start, u64 end, bool clear,
 		  struct spte_walk_stats *s);
+void spte_mark_stale_gpa(struct spte_mirror *m, u64 start, u64 end,
+			 struct spte_walk_stats *s);
 u64 *spte_lookup(struct spte_mirror *m, u64 gpa, unsigned int *level);
 u64 *spte_walk_alloc(struct spte_mirror *m, u64 gpa, unsigned int target,
 		     struct spte_walk_stats *s);
@@ -252,9 +259,13 @@ enum spte_hva_op {
 	SPTE_HVA_ZAP_MAY_YIELD,	/* zap; the caller may sleep */
 	SPTE_HVA_TEST_YOUNG,	/* count leaves, note if any is young */
 	SPTE_HVA_CLEAR_YOUNG,	/* the same, clearing A on the way */
+	SPTE_HVA_MARK_STALE,	/* skip_invalidate: mark leaves, keep them */
 };
 
 struct spte_slot *spte_find_slot(struct spte_mirror *m, u64 gpa);
+int spte_check_vmas(struct mm_struct *mm, unsigned long start,
+		    unsigned long end);
+int spte_check_writable(struct spte_mirror *m, u64 gpa, u64 size);
 bool spte_has_slots(struct spte_mirror *m);
 bool spte_hva_range(struct spte_mirror *m, unsigned long start,
 		    unsigned long end, enum spte_hva_op op,

@@ -15,10 +15,16 @@
 
 #include "mirror.h"
 
+/*
+ * A fault injector for the audit's tests: invalidations leave the leaves
+ * in place, marked SPTE_EPT_STALE so that nothing dereferences them.  An
+ * unsafe parameter: setting it, at load or through sysfs, taints the
+ * kernel (TAINT_USER), as a kernel running it is no longer coherent.
+ */
 bool spte_skip_invalidate;
-module_param_named(skip_invalidate, spte_skip_invalidate, bool, 0644);
+module_param_named_unsafe(skip_invalidate, spte_skip_invalidate, bool, 0644);
 MODULE_PARM_DESC(skip_invalidate,
-		 "TEST ONLY: ignore invalidations, leaving stale leaves");
+		 "TEST ONLY, taints: ignore invalidations, leaving stale leaves");
 
 static struct spte_mirror *to_mirror(struct mmu_notifier *mn)
 {
@@ -69,7 +75,7 @@ static int spte_mn_invalidate_range_start(struct mmu_notifier *mn,
 	}
 	m->inv_seq++;
 	if (!zap)
-		op = SPTE_HVA_FIND;
+		op = SPTE_HVA_MARK_STALE;
 	else if (blockable)
 		op = SPTE_HVA_ZAP_MAY_YIELD;
 	else
@@ -136,8 +142,8 @@ static void spte_mn_invalidate_secondary(struct mmu_notifier *mn,
  * between invalidate_range_start and _end, so the leaf has normally been
  * zapped in _start already, as in KVM, and nothing can have been mapped
  * since; whatever is still there is zapped rather than repointed.
- * skip_invalidate=1 skips this zap as well as _start's, so the stale leaf
- * stays on the old page.
+ * skip_invalidate=1 skips this zap as well as _start's: the leaf, marked
+ * stale in _start, stays on the old page.
  */
 static void spte_mn_change_pte(struct mmu_notifier *mn, struct mm_struct *mm,
 			       unsigned long address, pte_t pte)
@@ -154,7 +160,7 @@ static void spte_mn_change_pte(struct mmu_notifier *mn, struct mm_struct *mm,
 	spte_stats_init(&s);
 	spin_lock(&m->mmu_lock);
 	spte_hva_range(m, address, address + PAGE_SIZE,
-		       zap ? SPTE_HVA_ZAP : SPTE_HVA_FIND, &ev, &s);
+		       zap ? SPTE_HVA_ZAP : SPTE_HVA_MARK_STALE, &ev, &s);
 	spin_unlock(&m->mmu_lock);
 	ev.old_pfn = s.first_pfn;
 	ev.leaves = s.leaves;

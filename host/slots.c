@@ -5,9 +5,14 @@
  * and removing slots (ADD_SLOT / DEL_SLOT), finding the slot of a GPA, and
  * turning an HVA range from a notifier into the GPA ranges it hits.
  */
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
 #include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
 
 #include "mirror.h"
 
@@ -89,11 +94,33 @@ bool spte_hva_range(struct spte_mirror *m, unsigned long start,
 		case SPTE_HVA_CLEAR_YOUNG:
 			spte_age_gpa(m, gs, ge, true, s);
 			break;
+		case SPTE_HVA_MARK_STALE:
+			spte_mark_stale_gpa(m, gs, ge, s);
+			break;
 		}
 	}
 	if (hit && ev)
 		ev->flags |= SPTE_EVF_IN_SLOT;
 	return hit;
+}
+
+/*
+ * -EPERM if a READONLY slot lies under [gpa, gpa + size): a write MAP or
+ * ACCESS fails before it faults anything in (a write fault would break COW
+ * and KSM sharing in the primary for a device that may never write).
+ */
+int spte_check_writable(struct spte_mirror *m, u64 gpa, u64 size)
+{
+	int i;
+
+	for (i = 0; i < SPTE_MAX_SLOTS; i++) {
+		struct spte_slot *sl = &m->slots[i];
+
+		if (sl->used && (sl->flags & SPTE_SLOT_READONLY) &&
+		    gpa < sl->gpa + sl->size && sl->gpa < gpa + size)
+			return -EPERM;
+	}
+	return 0;
 }
 
 /* Chunk length (pages) starting at @gpa within @sl and below @end. */
@@ -105,6 +132,42 @@ unsigned long spte_chunk_pages(struct spte_slot *sl, u64 gpa, u64 end)
 	return (stop - gpa) >> PAGE_SHIFT;
 }
 
+/*
+ * Memory a device may reach through the mirror: anonymous memory, shmem
+ * (memfd, shared anonymous, tmpfs) and hugetlbfs, whose pages are in the
+ * direct map and are ordinary LRU or hugetlb pages.  Not memfd_secret
+ * (taken out of the direct map: kmap_local_page() of one faults), not
+ * VM_IO / VM_PFNMAP / VM_MIXEDMAP (no struct page to speak of), not DAX,
+ * not other files' page cache.
+ */
+static bool spte_vma_reachable(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP))
+		return false;
+	if (vma_is_dax(vma))
+		return false;
+	return vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) ||
+	       shmem_file(vma->vm_file);
+}
+
+/*
+ * -EOPNOTSUPP if any VMA in [start, end) holds memory a device may not
+ * reach; holes are left to the fault path.  Caller holds the mmap_lock.
+ */
+int spte_check_vmas(struct mm_struct *mm, unsigned long start,
+		    unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (!spte_vma_reachable(vma))
+			return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int spte_ioc_add_slot(struct spte_mirror *m, void *arg)
 {
 	struct spte_mirror_slot *a = arg;
@@ -114,8 +177,11 @@ int spte_ioc_add_slot(struct spte_mirror *m, void *arg)
 	if ((a->flags & ~SPTE_SLOT_FLAGS) || spte_nonzero(a->reserved))
 		return -EINVAL;
 	if (!spte_range_ok(a->gpa, a->size) || !PAGE_ALIGNED(a->hva) ||
-	    a->hva + a->size < a->hva || a->hva + a->size > TASK_SIZE)
+	    a->hva + a->size < a->hva)
 		return -EINVAL;
+	/* DUMP reports a leaf's slot id in 32 bits */
+	if (m->next_slot_id >= U32_MAX)
+		return -ENOSPC;
 	for (i = 0; i < SPTE_MAX_SLOTS; i++) {
 		struct spte_slot *o = &m->slots[i];
 
@@ -130,11 +196,21 @@ int spte_ioc_add_slot(struct spte_mirror *m, void *arg)
 	if (!sl)
 		return -ENOSPC;
 
-	ret = spte_notifier_register(m);
-	if (ret)
-		return ret;
 	if (!mmget_not_zero(m->mm))
 		return -ESRCH;
+	/* the mirrored mm's limit, which ATTACH may have made another's */
+	if (a->hva + a->size > m->mm->task_size) {
+		ret = -EINVAL;
+		goto out_mmput;
+	}
+	mmap_read_lock(m->mm);
+	ret = spte_check_vmas(m->mm, a->hva, a->hva + a->size);
+	mmap_read_unlock(m->mm);
+	if (ret)
+		goto out_mmput;
+	ret = spte_notifier_register(m);
+	if (ret)
+		goto out_mmput;
 	memset(sl, 0, sizeof(*sl));
 	sl->m = m;
 	sl->gpa = a->gpa;
@@ -143,6 +219,7 @@ int spte_ioc_add_slot(struct spte_mirror *m, void *arg)
 	sl->flags = a->flags;
 	sl->id = ++m->next_slot_id;
 	ret = spte_interval_insert(m, sl);
+out_mmput:
 	mmput(m->mm);
 	if (ret)
 		return ret;

@@ -233,7 +233,11 @@ static void spte_leaf_removed(struct spte_mirror *m, u64 e,
 {
 	unsigned long pfn = spte_ept_pfn(e);
 
-	if ((e & SPTE_EPT_A) && pfn_valid(pfn) &&
+	/*
+	 * Not for a stale leaf (skip_invalidate): its page may have been
+	 * freed and reused since the invalidation it outlived.
+	 */
+	if ((e & SPTE_EPT_A) && !(e & SPTE_EPT_STALE) && pfn_valid(pfn) &&
 	    !PageReserved(pfn_to_page(pfn)))
 		mark_page_accessed(pfn_to_page(pfn));
 	if (s->first_pfn == SPTE_MIRROR_NONE)
@@ -276,6 +280,26 @@ void spte_zap_gpa(struct spte_mirror *m, u64 start, u64 end, bool may_yield,
 	if (start < end)
 		spte_zap_below(m, m->root, SPTE_EPT_LEVELS, start, end,
 			       may_yield, s);
+}
+
+/*
+ * skip_invalidate=1: instead of zapping the leaves overlapping [start,
+ * end), mark them stale, so that the fault injection leaves the audit
+ * something to find but nothing that reaches memory through them.
+ */
+void spte_mark_stale_gpa(struct spte_mirror *m, u64 start, u64 end,
+			 struct spte_walk_stats *s)
+{
+	struct spte_iter it;
+
+	for_each_spte(it, m, start, end) {
+		if (!spte_iter_is_leaf(&it))
+			continue;
+		s->leaves++;
+		if (s->first_pfn == SPTE_MIRROR_NONE)
+			s->first_pfn = spte_ept_pfn(it.spte);
+		WRITE_ONCE(*it.sptep, it.spte | SPTE_EPT_STALE);
+	}
 }
 
 /*
@@ -374,7 +398,8 @@ void spte_set_leaf(struct spte_mirror *m, u64 *ep, u64 e, unsigned int level,
 	}
 	if (spte_ept_present(old)) {
 		/* refresh of the same translation keeps A/D */
-		if (spte_ept_pfn(old) == spte_ept_pfn(e))
+		if (spte_ept_pfn(old) == spte_ept_pfn(e) &&
+		    !(old & SPTE_EPT_STALE))
 			e |= old & (SPTE_EPT_A | SPTE_EPT_D);
 		m->nr_leaves--;
 	}

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,6 +126,14 @@ static gboolean watch_attach(struct spte_session *s, struct watcher *w,
 	struct spte_mirror_counters c;
 	int err = spte_mirror_open(&w->m);
 
+	/*
+	 * ATTACH needs ptrace-attach rights over the child: become its
+	 * tracer first.  PTRACE_SEIZE does not stop it; the tracing ends
+	 * when it exits.
+	 */
+	if (!err && ptrace(PTRACE_SEIZE, pid, NULL, NULL))
+		return spte_set_errno(error, errno, "ptrace(PTRACE_SEIZE, %d) "
+				      "to attach a mirror to the child", pid);
 	if (!err)
 		err = spte_mirror_attach(w->m, pid);
 	if (!err)

@@ -25,6 +25,12 @@
 #define SPTE_EPT_D		SPTE_EPT_BIT(9)	/* dirty (leaf only) */
 #define SPTE_EPT_XU		SPTE_EPT_BIT(10)	/* user execute (MBEC) */
 #define SPTE_EPT_SVE		SPTE_EPT_BIT(63)	/* suppress #VE */
+/*
+ * Software bit (52-62 are ignored by the CPU): the leaf outlived an
+ * invalidation that spte_mirror's skip_invalidate fault injector skipped.
+ * Its PFN may be free or reused; nothing reaches memory through it.
+ */
+#define SPTE_EPT_STALE		SPTE_EPT_BIT(62)
 
 #define SPTE_EPT_PFN_SHIFT	12
 /* Physical-address bits 51:12. */
@@ -101,7 +107,8 @@ static inline const char *spte_ept_memtype_name(unsigned int mt)
 
 /*
  * Flag letters of an entry, "RWXAD" with '-' for clear bits, plus 'H' for a
- * large (PS) leaf.  buf must hold at least 7 bytes.
+ * large (PS) leaf, and a seventh, 'S', only for a stale leaf.  buf must
+ * hold at least 8 bytes.
  */
 static inline char *spte_ept_flags_str(__u64 e, char *buf)
 {
@@ -111,7 +118,8 @@ static inline char *spte_ept_flags_str(__u64 e, char *buf)
 	buf[3] = (e & SPTE_EPT_A) ? 'A' : '-';
 	buf[4] = (e & SPTE_EPT_D) ? 'D' : '-';
 	buf[5] = (e & SPTE_EPT_PS) ? 'H' : '-';
-	buf[6] = '\0';
+	buf[6] = (e & SPTE_EPT_STALE) ? 'S' : '\0';
+	buf[7] = '\0';
 	return buf;
 }
 

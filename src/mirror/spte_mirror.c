@@ -189,36 +189,64 @@ int spte_mirror_write(struct spte_mirror *m, uint64_t gpa, const void *buf,
 				  NULL);
 }
 
+/*
+ * The whole table, in batches with SPTE_DUMP_CURSOR: the module never
+ * holds its table lock for more than one batch, and no call needs a
+ * buffer sized in advance.  If an invalidation changed the table between
+ * batches (seq moved), the pieces may not fit together: start again, a
+ * bounded number of times.
+ */
+#define DUMP_BATCH 4096
+#define DUMP_TRIES 16
+
 int spte_mirror_dump(struct spte_mirror *m, struct spte_mirror_table **out)
 {
-	uint64_t cap = 64;
-	int tries;
-
 	*out = NULL;
-	for (tries = 0; tries < 16; tries++) {
-		struct spte_mirror_table *t;
+	for (int tries = 0; tries < DUMP_TRIES; tries++) {
+		struct spte_mirror_table *t = NULL;
+		uint64_t cap = 0, n = 0, next = 0, seq = 0;
 		struct spte_mirror_dump d;
-		int r;
+		int r = 0;
 
-		t = malloc(sizeof(*t) + cap * sizeof(t->leaves[0]));
-		if (!t)
-			return -ENOMEM;
-		memset(&d, 0, sizeof(d));
-		d.leaves = (uint64_t)(uintptr_t)t->leaves;
-		d.count = cap;
-		r = xioctl(m, SPTE_MIRROR_DUMP, &d);
-		if (r == -E2BIG) {
+		do {
+			if (n + DUMP_BATCH > cap) {
+				struct spte_mirror_table *bigger;
+
+				cap = cap ? cap * 2 : DUMP_BATCH;
+				bigger = realloc(t, sizeof(*t) +
+						 cap * sizeof(t->leaves[0]));
+				if (!bigger) {
+					free(t);
+					return -ENOMEM;
+				}
+				t = bigger;
+			}
+			memset(&d, 0, sizeof(d));
+			d.leaves = (uint64_t)(uintptr_t)&t->leaves[n];
+			d.count = DUMP_BATCH;
+			d.flags = SPTE_DUMP_CURSOR;
+			d.start = next;
+			r = xioctl(m, SPTE_MIRROR_DUMP, &d);
+			if (r)
+				break;
+			if (n == 0)
+				seq = d.seq;
+			else if (d.seq != seq)
+				r = -EAGAIN;
+			n += d.count;
+			next = d.next;
+		} while (!r && next != SPTE_MIRROR_NONE);
+		if (r == -EAGAIN) {
 			free(t);
-			cap = d.needed + d.needed / 8 + 16;
 			continue;
 		}
 		if (r) {
 			free(t);
 			return r;
 		}
-		t->nr_leaves = d.count;
+		t->nr_leaves = n;
 		memcpy(t->table_pages, d.table_pages, sizeof(t->table_pages));
-		t->seq = d.seq;
+		t->seq = seq;
 		*out = t;
 		return 0;
 	}

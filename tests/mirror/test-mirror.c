@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +34,12 @@
 #define MODULE_PATH "/opt/spte/modules/spte_mirror.ko"
 #define PARAM_SKIP "/sys/module/spte_mirror/parameters/skip_invalidate"
 #define TAINT_WARN (1UL << 9)
+#define TAINT_USER (1UL << 6)	/* 'U': an unsafe module parameter was set */
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+#define YAMA_SCOPE "/proc/sys/kernel/yama/ptrace_scope"
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
 
 static unsigned long taint_at_start;
 static int module_state = -1;	/* 1 loaded, 0 absent */
@@ -435,6 +443,8 @@ static void test_abi_attach(void)
 	}
 	g_assert_cmpint(read(to_parent[0], &c, 1), ==, 1);
 	g_assert_cmpint(spte_mirror_attach(m, 999999999), ==, -ESRCH);
+	/* ptrace rights, as the tracer of the child */
+	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
 	g_assert_cmpint(spte_mirror_add_slot(m, 0, p, 4 * PG, 0, NULL), ==, 0);
 	g_assert_cmpint(spte_mirror_attach(m, getpid()), ==, -EBUSY);
@@ -1228,6 +1238,435 @@ static void test_teardown_rmmod(void)
 	g_assert_true(ensure_module());
 }
 
+/* ---- memory a device may and may not reach ----------------------- */
+
+/* Every leaf of @t in [gpa, gpa + size) lacks W. */
+static bool no_writable_leaf(const struct spte_mirror_table *t, uint64_t gpa,
+			     uint64_t size)
+{
+	uint64_t i;
+
+	for (i = 0; i < t->nr_leaves; i++)
+		if (t->leaves[i].gpa >= gpa && t->leaves[i].gpa < gpa + size &&
+		    (t->leaves[i].entry & SPTE_EPT_W))
+			return false;
+	return true;
+}
+
+/* The device's read and write through the mirror agree with the CPU. */
+static void check_device_rw(struct spte_mirror *m, uint64_t gpa, uint8_t *p,
+			    size_t size)
+{
+	uint8_t *buf = g_malloc(size);
+
+	fill(p, size, 0x21);
+	g_assert_cmpint(spte_mirror_read(m, gpa, buf, size), ==, 0);
+	g_assert_cmpmem(buf, size, p, size);
+	memset(buf, 0x5e, size);
+	g_assert_cmpint(spte_mirror_write(m, gpa, buf, size), ==, 0);
+	g_assert_cmpmem(buf, size, p, size);
+	g_free(buf);
+}
+
+static void test_memory_memfd(void)
+{
+	struct spte_mirror *m = mirror_open();
+	size_t size = 16 * PG;
+	uint8_t *p;
+	int fd;
+
+	if (!m)
+		return;
+	fd = memfd_create("spte-test", MFD_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, size), ==, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	g_assert_true(p != MAP_FAILED);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x2000000, p, size, 0, NULL),
+			==, 0);
+	check_device_rw(m, 0x2000000, p, size);
+	mirror_done(m);
+	munmap(p, size);
+	close(fd);
+}
+
+static void test_memory_hugetlb(void)
+{
+	struct spte_mirror_map mp;
+	struct spte_mirror *m = mirror_open();
+	g_autofree char *old = NULL;
+	uint8_t *p;
+
+	if (!m)
+		return;
+	g_assert_true(g_file_get_contents(NR_HUGEPAGES, &old, NULL, NULL));
+	g_assert_cmpint(sysfs_write(NR_HUGEPAGES, "2"), ==, 0);
+	p = mmap(NULL, HUGE_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	g_assert_true(p != MAP_FAILED);
+	p[0] = 1;
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x4000000, p, HUGE_2M, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x4000000, HUGE_2M, 0, &mp), ==, 0);
+	g_assert_cmpuint(mp.mapped_2m, ==, 1);
+	check_device_rw(m, 0x4000000, p, HUGE_2M);
+	mirror_done(m);
+	munmap(p, HUGE_2M);
+	g_strstrip(old);
+	g_assert_cmpint(sysfs_write(NR_HUGEPAGES, old), ==, 0);
+}
+
+/*
+ * memfd_secret pages are gone from the kernel's direct map: a device
+ * access through kmap would oops with mmu_lock held.  They must be
+ * refused, both when the slot is added and when a secret mapping later
+ * replaces the slot's memory.  (6.1 boots the lab with secretmem.enable=1.)
+ */
+static void test_memory_secretmem(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_table *t;
+	uint8_t *p, *q, buf[64];
+	int fd;
+
+	if (!m)
+		return;
+	fd = syscall(SYS_memfd_secret, 0);
+	if (fd < 0) {
+		g_test_fail_printf("memfd_secret: %s (secretmem.enable=1 missing?)",
+				   strerror(errno));
+		spte_mirror_close(m);
+		return;
+	}
+	g_assert_cmpint(ftruncate(fd, HUGE_2M), ==, 0);
+	p = mmap(NULL, HUGE_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	g_assert_true(p != MAP_FAILED);
+	p[0] = 1;
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x6000000, p, HUGE_2M, 0, NULL),
+			==, -EOPNOTSUPP);
+
+	/* a slot over ordinary memory, then a secret mapping in its place */
+	q = map_anon(16 * PG, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x6000000, q, 16 * PG, 0, NULL),
+			==, 0);
+	g_assert_true(mmap(q, 16 * PG, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_FIXED, fd, 0) == q);
+	q[0] = 2;
+	g_assert_cmpint(spte_mirror_map(m, 0x6000000, 16 * PG, 0, NULL), ==,
+			-EOPNOTSUPP);
+	g_assert_cmpint(spte_mirror_read(m, 0x6000000, buf, sizeof(buf)), ==,
+			-EOPNOTSUPP);
+	g_assert_cmpint(spte_mirror_map(m, 0x6000000, 16 * PG,
+					SPTE_MAP_SNAPSHOT, NULL), ==,
+			-EOPNOTSUPP);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 0);
+	spte_mirror_table_free(t);
+	mirror_done(m);
+	munmap(q, 16 * PG);
+	munmap(p, HUGE_2M);
+	close(fd);
+}
+
+/* [vvar] is VM_IO | VM_PFNMAP: no struct page a device could use. */
+static void test_memory_pfnmap(void)
+{
+	struct spte_mirror *m = mirror_open();
+	g_autofree char *maps = NULL;
+	unsigned long lo = 0, hi = 0;
+	char *line;
+
+	if (!m)
+		return;
+	g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+	line = strstr(maps, "[vvar]");
+	g_assert_nonnull(line);
+	while (line > maps && line[-1] != '\n')
+		line--;
+	g_assert_cmpint(sscanf(line, "%lx-%lx", &lo, &hi), ==, 2);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x8000000, (void *)lo, PG, 0,
+					     NULL), ==, -EOPNOTSUPP);
+	mirror_done(m);
+}
+
+/*
+ * A READONLY slot never maps W and never write-faults the primary: a
+ * write MAP or ACCESS fails up front with -EPERM and leaves every page of
+ * untouched anonymous memory unallocated (no COW broken, no KSM page
+ * unshared).
+ */
+static void test_memory_readonly_slot(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct spte_mirror_table *t;
+	uint8_t *p, buf[64];
+	size_t i, resident = 0;
+
+	if (!m)
+		return;
+	p = map_aligned_2m(HUGE_2M);
+	madvise(p, HUGE_2M, MADV_NOHUGEPAGE);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0xa000000, p, HUGE_2M,
+					     SPTE_SLOT_READONLY, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0xa000000, 64 * PG, SPTE_MAP_WRITE,
+					NULL), ==, -EPERM);
+	memset(buf, 0x77, sizeof(buf));
+	g_assert_cmpint(spte_mirror_write(m, 0xa000000, buf, sizeof(buf)), ==,
+			-EPERM);
+	for (i = 0; i < HUGE_2M / PG; i++)
+		resident += pagemap_pfn(p + i * PG) != 0;
+	g_assert_cmpuint(resident, ==, 0);
+	/* reads work, and map nothing writable */
+	g_assert_cmpint(spte_mirror_read(m, 0xa000000, buf, sizeof(buf)), ==, 0);
+	g_assert_cmpuint(buf[0], ==, 0);
+	p[PG] = 3;
+	g_assert_cmpint(spte_mirror_map(m, 0xa000000, 64 * PG, 0, NULL), ==, 0);
+	t = dump(m);
+	g_assert_true(no_writable_leaf(t, 0xa000000, HUGE_2M));
+	spte_mirror_table_free(t);
+	mirror_done(m);
+	munmap(p, HUGE_2M);
+}
+
+/*
+ * skip_invalidate=1 is a fault injector: setting it taints the kernel, and
+ * the stale leaves it leaves behind are marked so that nothing uses them:
+ * a device access through one is refused (-ESTALE) instead of touching a
+ * page that may be free or reused, and zapping one later does not hand
+ * its accessed bit to a struct page.
+ */
+static void test_skip_invalidate_stale(void)
+{
+	struct spte_mirror_table *t;
+	const struct spte_mirror_leaf *l;
+	struct spte_mirror *m;
+	uint8_t *p, buf[64];
+
+	if (!ensure_module() || access(PARAM_SKIP, W_OK)) {
+		g_test_fail_printf("no %s", PARAM_SKIP);
+		return;
+	}
+	m = mapped_region(&p, 4);
+	if (!m)
+		return;
+	g_assert_cmpint(sysfs_write(PARAM_SKIP, "1"), ==, 0);
+	g_assert_cmphex(taint() & TAINT_USER, ==, TAINT_USER);
+	g_assert_cmpint(madvise(p, 2 * PG, MADV_DONTNEED), ==, 0);
+	g_assert_cmpint(sysfs_write(PARAM_SKIP, "0"), ==, 0);
+
+	t = dump(m);
+	l = spte_mirror_table_find(t, 0x1000000);
+	g_assert_nonnull(l);
+	g_assert_cmphex(l->entry & SPTE_EPT_STALE, ==, SPTE_EPT_STALE);
+	l = spte_mirror_table_find(t, 0x1000000 + 3 * PG);
+	g_assert_nonnull(l);
+	g_assert_cmphex(l->entry & SPTE_EPT_STALE, ==, 0);
+	spte_mirror_table_free(t);
+
+	g_assert_cmpint(spte_mirror_read(m, 0x1000000, buf, sizeof(buf)), ==,
+			-ESTALE);
+	g_assert_cmpint(spte_mirror_write(m, 0x1000000 + PG, buf, sizeof(buf)),
+			==, -ESTALE);
+	g_assert_cmpint(spte_mirror_read(m, 0x1000000 + 3 * PG, buf,
+					 sizeof(buf)), ==, 0);
+	/* the remedy: drop the stale leaves and refault */
+	g_assert_cmpint(spte_mirror_unmap(m, 0x1000000, 2 * PG, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_read(m, 0x1000000, buf, sizeof(buf)), ==, 0);
+	g_assert_cmpuint(buf[0], ==, 0);
+	mirror_done(m);
+	munmap(p, 4 * PG);
+}
+
+/* ---- the event stream at the ABI --------------------------------- */
+
+static void test_events_read_abi(void)
+{
+	struct spte_mirror_event ev[4], again[4];
+	struct pollfd pfd;
+	uint8_t *p, *none;
+	struct spte_mirror *m = mapped_region(&p, 4);
+	ssize_t n;
+	int fd;
+
+	if (!m)
+		return;
+	fd = spte_mirror_fd(m);
+	/* an empty ring: O_NONBLOCK says so, poll times out */
+	g_assert_cmpint(fcntl(fd, F_SETFL, O_NONBLOCK), ==, 0);
+	g_assert_cmpint(read(fd, ev, sizeof(ev)), ==, -1);
+	g_assert_cmpint(errno, ==, EAGAIN);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	g_assert_cmpint(poll(&pfd, 1, 50), ==, 0);
+
+	g_assert_cmpint(madvise(p, PG, MADV_DONTNEED), ==, 0);	/* start + end */
+	g_assert_cmpint(poll(&pfd, 1, 1000), ==, 1);
+	g_assert_true(pfd.revents & POLLIN);
+	/* less than one record: refused, nothing consumed */
+	g_assert_cmpint(read(fd, ev, sizeof(ev[0]) - 1), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	/* a failed copy consumes nothing: the same records come next */
+	none = map_anon(PG, PROT_NONE);
+	g_assert_cmpint(read(fd, none, sizeof(ev)), ==, -1);
+	g_assert_cmpint(errno, ==, EFAULT);
+	/* a partial buffer gets whole records only */
+	n = read(fd, ev, sizeof(ev[0]) + sizeof(ev[0]) / 2);
+	g_assert_cmpint(n, ==, sizeof(ev[0]));
+	g_assert_cmpuint(ev[0].callback, ==, SPTE_CB_INVALIDATE_RANGE_START);
+	/* the next record follows it: nothing was consumed by the failures */
+	n = read(fd, again, sizeof(again));
+	g_assert_cmpint(n, >=, sizeof(again[0]));
+	g_assert_cmpuint(again[0].seq, ==, ev[0].seq + 1);
+	munmap(none, PG);
+	mirror_done(m);
+	munmap(p, 4 * PG);
+}
+
+/* Resizing the ring with records queued counts them as dropped, in band. */
+static void test_events_resize_queued(void)
+{
+	struct spte_mirror_counters c0, c1, c2;
+	struct spte_mirror_event ev[8];
+	uint8_t *p;
+	struct spte_mirror *m = mapped_region(&p, 4);
+	uint64_t queued;
+	ssize_t n;
+
+	if (!m)
+		return;
+	g_assert_cmpint(spte_mirror_counters(m, &c0), ==, 0);
+	g_assert_cmpint(madvise(p, PG, MADV_DONTNEED), ==, 0);
+	g_assert_cmpint(madvise(p + PG, PG, MADV_DONTNEED), ==, 0);
+	g_assert_cmpint(spte_mirror_counters(m, &c1), ==, 0);
+	/* start and end each, and ->invalidate_range where the kernel has it */
+	queued = c1.events_logged - c0.events_logged;
+	g_assert_cmpuint(queued, >=, 4);
+	g_assert_cmpint(spte_mirror_set_log(m, 64, SPTE_LOG_SLOTS_ONLY, NULL),
+			==, 0);
+	n = spte_mirror_read_events(m, ev, 8, 1000);
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpuint(ev[0].callback, ==, SPTE_CB_DROPPED);
+	g_assert_cmpuint(ev[0].leaves, ==, queued);
+	g_assert_cmpint(spte_mirror_counters(m, &c2), ==, 0);
+	g_assert_cmpuint(c2.events_dropped - c1.events_dropped, ==, queued);
+	mirror_done(m);
+	munmap(p, 4 * PG);
+}
+
+/* -E2BIG says how many leaves there are; a cursor pages through them. */
+static void test_dump_abi(void)
+{
+	struct spte_mirror_leaf leaves[8];
+	struct spte_mirror_dump d;
+	uint8_t *p;
+	struct spte_mirror *m = mapped_region(&p, 8);
+	uint64_t seen = 0, next = 0;
+	int fd;
+
+	if (!m)
+		return;
+	fd = spte_mirror_fd(m);
+	memset(&d, 0, sizeof(d));
+	d.leaves = (uintptr_t)leaves;
+	d.count = 3;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_DUMP, &d), ==, -1);
+	g_assert_cmpint(errno, ==, E2BIG);
+	g_assert_cmpuint(d.needed, ==, 8);
+	g_assert_cmpuint(d.count, ==, 0);
+	/* the same in batches of three, in GPA order */
+	do {
+		uint64_t i;
+
+		memset(&d, 0, sizeof(d));
+		d.leaves = (uintptr_t)leaves;
+		d.count = 3;
+		d.flags = SPTE_DUMP_CURSOR;
+		d.start = next;
+		g_assert_cmpint(ioctl(fd, SPTE_MIRROR_DUMP, &d), ==, 0);
+		g_assert_cmpuint(d.count, <=, 3);
+		for (i = 0; i < d.count; i++)
+			g_assert_cmphex(leaves[i].gpa, ==,
+					0x1000000 + (seen + i) * PG);
+		seen += d.count;
+		next = d.next;
+	} while (next != SPTE_MIRROR_NONE);
+	g_assert_cmpuint(seen, ==, 8);
+	mirror_done(m);
+	munmap(p, 8 * PG);
+}
+
+/* ---- attach: exactly when ptrace attach would be allowed --------- */
+
+/* A child that waits for a byte on @fd, then exits 0. */
+static pid_t waiting_child(int fd)
+{
+	pid_t pid = fork();
+	char c;
+
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		_exit(read(fd, &c, 1) == 1 ? 0 : 1);
+	return pid;
+}
+
+static void end_child(pid_t pid, int fd)
+{
+	int status;
+	char c = 0;
+
+	g_assert_cmpint(write(fd, &c, 1), ==, 1);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+}
+
+static void test_attach_needs_ptrace(void)
+{
+	struct spte_mirror *m = mirror_open();
+	int pipefd[2];
+	pid_t pid;
+
+	if (!m)
+		return;
+	g_assert_cmpint(pipe(pipefd), ==, 0);
+	pid = waiting_child(pipefd[0]);
+	/* root with CAP_SYS_PTRACE, but not the child's tracer */
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, -EPERM);
+	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
+	end_child(pid, pipefd[1]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	mirror_done(m);
+}
+
+/*
+ * Yama's ptrace_scope=3 forbids every attach, root's too, and cannot be
+ * lowered again: so this runs last in the lab boot.
+ */
+static void test_attach_yama_scope3(void)
+{
+	struct spte_mirror *m = mirror_open();
+	int pipefd[2];
+	pid_t pid;
+
+	if (!m)
+		return;
+	if (access(YAMA_SCOPE, W_OK)) {
+		g_test_fail_printf("no %s in this kernel", YAMA_SCOPE);
+		spte_mirror_close(m);
+		return;
+	}
+	g_assert_cmpint(sysfs_write(YAMA_SCOPE, "3"), ==, 0);
+	g_assert_cmpint(pipe(pipefd), ==, 0);
+	pid = waiting_child(pipefd[0]);
+	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, -1);
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, -EPERM);
+	end_child(pid, pipefd[1]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* its own mm is always allowed */
+	g_assert_cmpint(spte_mirror_attach(m, getpid()), ==, 0);
+	mirror_done(m);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1258,6 +1697,21 @@ int main(int argc, char **argv)
 			test_teardown_exit_without_close);
 	g_test_add_func("/mirror/teardown/munmap-race",
 			test_teardown_munmap_race);
+	g_test_add_func("/mirror/memory/memfd", test_memory_memfd);
+	g_test_add_func("/mirror/memory/hugetlb", test_memory_hugetlb);
+	g_test_add_func("/mirror/memory/secretmem", test_memory_secretmem);
+	g_test_add_func("/mirror/memory/pfnmap", test_memory_pfnmap);
+	g_test_add_func("/mirror/memory/readonly-slot",
+			test_memory_readonly_slot);
+	g_test_add_func("/mirror/skip-invalidate/stale-leaves",
+			test_skip_invalidate_stale);
+	g_test_add_func("/mirror/events/read-abi", test_events_read_abi);
+	g_test_add_func("/mirror/events/resize-queued",
+			test_events_resize_queued);
+	g_test_add_func("/mirror/dump/abi", test_dump_abi);
+	g_test_add_func("/mirror/attach/needs-ptrace", test_attach_needs_ptrace);
 	g_test_add_func("/mirror/teardown/rmmod", test_teardown_rmmod);
+	/* last: Yama's scope 3 cannot be undone in this boot */
+	g_test_add_func("/mirror/attach/yama-scope-3", test_attach_yama_scope3);
 	return g_test_run();
 }

@@ -134,14 +134,25 @@ struct spte_mirror_leaf {
 	__u32 slot;
 };
 
+/*
+ * Without SPTE_DUMP_CURSOR: all present leaves or -E2BIG (needed says how
+ * many), one consistent snapshot.  With it: up to count leaves at GPAs
+ * >= start, in GPA order; next is where the following call starts
+ * (SPTE_MIRROR_NONE when there is no more), seq lets the caller see that
+ * the table changed between calls.
+ */
+#define SPTE_DUMP_CURSOR		(1ULL << 0)
+#define SPTE_DUMP_FLAGS			SPTE_DUMP_CURSOR
 struct spte_mirror_dump {
 	__u64 leaves;		/* in: user pointer to spte_mirror_leaf[] */
 	__u64 count;		/* in: capacity; out: entries written */
 	__u64 needed;		/* out: present leaves (-E2BIG if > count) */
-	__u64 flags;		/* in: 0 */
+	__u64 flags;		/* in: SPTE_DUMP_* */
 	__u64 table_pages[4];	/* out: table pages at level 1..4 */
 	__u64 seq;		/* out: invalidate sequence of the snapshot */
-	__u64 reserved[3];
+	__u64 start;		/* in (CURSOR): first GPA to dump */
+	__u64 next;		/* out (CURSOR): GPA to continue at, or NONE */
+	__u64 reserved[1];
 };
 
 /* SPTE_MIRROR_LOG_CONFIG */
