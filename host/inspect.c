@@ -28,39 +28,79 @@
  * SPTE_MIRROR_NONE if the walk reached the end; *@seq is the invalidate
  * sequence of this hold.  Returns how many were copied.
  */
+struct spte_dump_out {
+	struct spte_mirror *m;
+	struct spte_mirror_leaf *leaves;
+	struct spte_slot *sl;	/* of the last leaf: the next is likely in it */
+	u64 n;
+	u64 max;
+};
+
+/* Append one leaf; false if the batch is full. */
+static bool spte_dump_emit(struct spte_dump_out *o, u64 gpa, u64 e,
+			   unsigned int level)
+{
+	struct spte_mirror_leaf *l;
+
+	if (o->n == o->max)
+		return false;
+	if (!o->sl || gpa - o->sl->gpa >= o->sl->size)
+		o->sl = spte_find_slot(o->m, gpa);
+	l = &o->leaves[o->n++];
+	l->gpa = gpa;
+	l->entry = e;
+	l->level = level;
+	l->hva = o->sl ? spte_slot_hva(o->sl, gpa) : 0;
+	l->slot = o->sl ? o->sl->id : 0;
+	return true;
+}
+
 static u64 spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
 			   struct spte_mirror_leaf *out, u64 *seq)
 {
-	struct spte_slot *sl = NULL;
+	struct spte_dump_out o = { .m = m, .leaves = out, .max = max };
 	struct spte_iter it;
-	u64 n = 0;
 
 	spin_lock(&m->mmu_lock);
 	*seq = m->inv_seq;
 	for_each_spte(it, m, *cursor, SPTE_GPA_LIMIT) {
-		struct spte_mirror_leaf *l;
+		/*
+		 * A page table (4K leaves), which is nearly all of a big
+		 * mirror, goes in one tight loop over its 512 entries: the
+		 * dump runs at a useful fraction of memcpy speed.
+		 */
+		if (it.level == 2 && !spte_iter_is_leaf(&it)) {
+			const u64 *pt = spte_child(it.spte);
+			unsigned int i = 0;
 
+			if (it.gpa < *cursor)
+				i = SPTE_EPT_INDEX(*cursor, 1);
+			for (; i < SPTE_EPT_ENTRIES; i++) {
+				u64 e = READ_ONCE(pt[i]);
+				u64 gpa = it.gpa + ((u64)i << PAGE_SHIFT);
+
+				if (!spte_ept_present(e))
+					continue;
+				if (!spte_dump_emit(&o, gpa, e, 1)) {
+					*cursor = gpa;
+					goto out;
+				}
+			}
+			spte_iter_skip_below(&it);
+			continue;
+		}
 		/* a large leaf the cursor points into began before it */
 		if (!spte_iter_is_leaf(&it) || it.gpa < *cursor)
 			continue;
-		if (n == max) {
+		if (!spte_dump_emit(&o, it.gpa, it.spte, it.level)) {
 			*cursor = it.gpa;
 			goto out;
 		}
-		/* leaves come in GPA order: the last slot is the likely one */
-		if (!sl || it.gpa - sl->gpa >= sl->size)
-			sl = spte_find_slot(m, it.gpa);
-		l = &out[n++];
-		l->gpa = it.gpa;
-		l->entry = it.spte;
-		l->level = it.level;
-		l->hva = sl ? spte_slot_hva(sl, it.gpa) : 0;
-		l->slot = sl ? sl->id : 0;
 	}
 	*cursor = SPTE_MIRROR_NONE;
 out:
 	spin_unlock(&m->mmu_lock);
-	return n;
+	return o.n;
 }
 
 /*
@@ -96,9 +136,14 @@ int spte_ioc_dump(struct spte_mirror *m, void *arg)
 	if (!cursor_mode && a->needed > want)
 		return -E2BIG;
 
-	buf = kmalloc_array(SPTE_DUMP_BATCH, sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
+	/* kept for the file's next dumps: a client dumps in many calls */
+	if (!m->dump_buf) {
+		m->dump_buf = kvmalloc_array(SPTE_DUMP_BATCH,
+					     sizeof(*m->dump_buf), GFP_KERNEL);
+		if (!m->dump_buf)
+			return -ENOMEM;
+	}
+	buf = m->dump_buf;
 restart:
 	cursor = cursor_mode ? a->start : 0;
 	done = 0;
@@ -135,7 +180,6 @@ restart:
 	else
 		a->needed = done;
 out:
-	kfree(buf);
 	return ret;
 }
 

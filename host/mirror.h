@@ -127,6 +127,7 @@ struct spte_mirror {
 
 	void *cache[SPTE_CACHE_PAGES];	/* under lock */
 	int nr_cache;
+	struct spte_mirror_leaf *dump_buf;	/* DUMP's bounce buffer; under lock */
 
 	atomic64_t cb_count[SPTE_CB_NR];
 	atomic64_t faults;
@@ -207,6 +208,7 @@ struct spte_iter {
 	unsigned int visits;	/* since the last look at need_resched */
 	bool prune;
 	bool yielded;		/* mmu_lock was dropped: restart before going on */
+	bool skip_below;	/* the body did the current table entry's table */
 	bool valid;
 };
 
@@ -219,6 +221,21 @@ bool spte_iter_cond_resched(struct spte_iter *it);
 static inline bool spte_iter_is_leaf(const struct spte_iter *it)
 {
 	return spte_ept_is_leaf(it->spte, it->level);
+}
+
+/*
+ * The loop body handled the table the current (non-leaf) entry points to
+ * itself, in a tighter loop than the iterator's: do not step into it.
+ */
+static inline void spte_iter_skip_below(struct spte_iter *it)
+{
+	it->skip_below = true;
+}
+
+/* The table a non-leaf entry points to. */
+static inline u64 *spte_child(u64 e)
+{
+	return __va(e & SPTE_EPT_PFN_MASK);
 }
 
 /* The walk below @root, a table at @level, from @start up to @end. */

@@ -18,11 +18,6 @@
 
 static_assert(sizeof(u64) * SPTE_EPT_ENTRIES == PAGE_SIZE);
 
-static u64 *spte_child(u64 e)
-{
-	return __va(e & SPTE_EPT_PFN_MASK);
-}
-
 static bool spte_table_empty(const u64 *table)
 {
 	return !memchr_inv(table, 0, PAGE_SIZE);
@@ -123,6 +118,7 @@ static void spte_iter_seek(struct spte_iter *it)
 void spte_iter_restart(struct spte_iter *it, u64 gpa)
 {
 	it->yielded = false;
+	it->skip_below = false;
 	it->yield_gpa = gpa;
 	it->valid = gpa < it->end;
 	if (!it->valid)
@@ -155,7 +151,10 @@ void spte_iter_next(struct spte_iter *it)
 		spte_iter_restart(it, it->next);
 		return;
 	}
-	if (spte_iter_step_down(it) || spte_iter_advance(it))
+	bool down = !it->skip_below && spte_iter_step_down(it);
+
+	it->skip_below = false;
+	if (down || spte_iter_advance(it))
 		spte_iter_seek(it);
 	else
 		it->valid = false;

@@ -191,28 +191,44 @@ int spte_mirror_write(struct spte_mirror *m, uint64_t gpa, const void *buf,
 
 /*
  * The whole table, in batches with SPTE_DUMP_CURSOR: the module never
- * holds its table lock for more than one batch, and no call needs a
- * buffer sized in advance.  If an invalidation changed the table between
- * batches (seq moved), the pieces may not fit together: start again, a
- * bounded number of times.
+ * holds its table lock for long, and a table that grew between the count
+ * and the copy only costs a larger buffer.  If an invalidation changed the
+ * table between batches (seq moved), the pieces may not fit together:
+ * start again, a bounded number of times.
  */
-#define DUMP_BATCH 4096
+#define DUMP_MAX_BATCH 65536
 #define DUMP_TRIES 16
+
+/* Leaves present now, by a cursor dump of no leaves at all. */
+static int dump_count(struct spte_mirror *m, uint64_t *needed)
+{
+	struct spte_mirror_dump d = { .flags = SPTE_DUMP_CURSOR };
+	int r = xioctl(m, SPTE_MIRROR_DUMP, &d);
+
+	*needed = d.needed;
+	return r;
+}
 
 int spte_mirror_dump(struct spte_mirror *m, struct spte_mirror_table **out)
 {
 	*out = NULL;
 	for (int tries = 0; tries < DUMP_TRIES; tries++) {
 		struct spte_mirror_table *t = NULL;
-		uint64_t cap = 0, n = 0, next = 0, seq = 0;
+		uint64_t cap, n = 0, next = 0, seq = 0;
 		struct spte_mirror_dump d;
-		int r = 0;
+		int r = dump_count(m, &cap);
 
+		if (r)
+			return r;
+		cap += 64;
+		t = malloc(sizeof(*t) + cap * sizeof(t->leaves[0]));
+		if (!t)
+			return -ENOMEM;
 		do {
-			if (n + DUMP_BATCH > cap) {
+			if (n == cap) {
 				struct spte_mirror_table *bigger;
 
-				cap = cap ? cap * 2 : DUMP_BATCH;
+				cap *= 2;
 				bigger = realloc(t, sizeof(*t) +
 						 cap * sizeof(t->leaves[0]));
 				if (!bigger) {
@@ -223,7 +239,8 @@ int spte_mirror_dump(struct spte_mirror *m, struct spte_mirror_table **out)
 			}
 			memset(&d, 0, sizeof(d));
 			d.leaves = (uint64_t)(uintptr_t)&t->leaves[n];
-			d.count = DUMP_BATCH;
+			d.count = cap - n < DUMP_MAX_BATCH ? cap - n
+							   : DUMP_MAX_BATCH;
 			d.flags = SPTE_DUMP_CURSOR;
 			d.start = next;
 			r = xioctl(m, SPTE_MIRROR_DUMP, &d);

@@ -110,7 +110,7 @@ mirror-run)
 	dev=$(sed -n 's/.*device read 512 pages through the mirror ([0-9]* leaves faulted in), fnv1a64 \(0x[0-9a-f]*\).*/\1/p' "$out")
 	guest=$(sed -n 's/^checksum 0 512 .*fnv1a64 \(0x[0-9a-f]*\) .*/\1/p' "$out")
 	check "device read through the mirror = guest checksum ($dev = $guest)" \
-		[ -n "$dev" ] && [ "$dev" = "$guest" ]
+		test -n "$dev" -a "$dev" = "$guest"
 	check "audit is clean" grep -q 'audit  *ok: ' "$out"
 	check "the JSON dump came back to the host" [ -s "$share/before.json" ]
 	"$spte" dump "$share/before.json" >"$out" 2>"$err"
