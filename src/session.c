@@ -5,12 +5,25 @@
 
 #include "agent_client.h"
 #include "cli.h"
+#include "event_reader.h"
 #include "inspect/kvm_trace.h"
 #include "session.h"
 #include "spte_error.h"
 
-/* Records kept in the module between two reads; scenarios log a lot. */
-#define SESSION_LOG_RECORDS 65536
+/*
+ * The module's event ring, in records (96 bytes of kernel memory each).
+ * The reader thread keeps it nearly empty: while ksmd merged 64 MiB of
+ * guest RAM at 200x its default rate it never found more than a few
+ * thousand records waiting.  The ring is the reserve for a reader that
+ * gets no CPU for a while, and what piles up then is a daemon's pass over
+ * guest RAM, which logs per page (a KSM merge about 8 records a page).
+ * So it grows with guest RAM: 4 records a page, half a merge pass; never
+ * fewer than the 65536 (6 MiB) every guest had before, never more than
+ * the module takes (2^20, 96 MiB, from 1 GiB of RAM on).
+ */
+#define SESSION_LOG_PER_PAGE 4
+#define SESSION_LOG_MIN 65536
+#define SESSION_LOG_MAX (1 << 20)	/* SPTE_LOG_MAX of the module */
 
 static void named_dump_free(gpointer p)
 {
@@ -38,8 +51,16 @@ gboolean spte_session_mirror_failed(GError **error, int err, const char *what)
 	return FALSE;
 }
 
+guint64 spte_session_log_records(guint64 ram_size)
+{
+	guint64 records = (ram_size >> 12) * SESSION_LOG_PER_PAGE;
+
+	return CLAMP(records, SESSION_LOG_MIN, SESSION_LOG_MAX);
+}
+
 static gboolean open_mirror(struct spte_session *s, GError **error)
 {
+	guint64 records = spte_session_log_records(s->vm->ram.size);
 	struct spte_mirror_version v;
 	int err;
 
@@ -51,7 +72,7 @@ static gboolean open_mirror(struct spte_session *s, GError **error)
 		s->callbacks = v.callbacks;
 	/* only what happens to guest RAM: the VMM's own heap is noise */
 	if (!err)
-		err = spte_mirror_set_log(s->mirror, SESSION_LOG_RECORDS,
+		err = spte_mirror_set_log(s->mirror, records,
 					  SPTE_LOG_SLOTS_ONLY, NULL);
 	if (!err)
 		err = spte_mirror_add_slot(s->mirror, s->vm->ram.gpa,
@@ -60,7 +81,8 @@ static gboolean open_mirror(struct spte_session *s, GError **error)
 	if (err)
 		return spte_session_mirror_failed(error, err,
 						  "registering guest RAM with the mirror");
-	return TRUE;
+	s->reader = spte_event_reader_start(s->mirror, error);
+	return s->reader != NULL;
 }
 
 static gint64 now_ns(void)
@@ -108,6 +130,8 @@ void spte_session_close(struct spte_session *s)
 	spte_fork_reap(s);
 	g_clear_pointer(&s->uffd, spte_uffd_free);
 	g_clear_pointer(&s->kvm_trace, spte_kvm_trace_stop);
+	/* the thread polls the mirror fd: gone before the fd is */
+	g_clear_pointer(&s->reader, spte_event_reader_stop);
 	g_clear_pointer(&s->mirror, spte_mirror_close);
 	g_clear_pointer(&s->vcpu, spte_vcpu_destroy);
 	g_clear_pointer(&s->vm, spte_vm_destroy);
@@ -154,7 +178,11 @@ gboolean spte_read_all_events(struct spte_mirror *m, GArray *into,
 
 gboolean spte_session_drain_events(struct spte_session *s, GError **error)
 {
-	return !s->mirror || spte_read_all_events(s->mirror, s->events, error);
+	if (!s->mirror)
+		return TRUE;
+	if (s->reader)
+		return spte_event_reader_drain(s->reader, s->events, error);
+	return spte_read_all_events(s->mirror, s->events, error);
 }
 
 struct spte_mirror_table *spte_session_dump(struct spte_session *s,

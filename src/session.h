@@ -20,6 +20,7 @@
  */
 struct spte_uffd;
 struct spte_kvm_trace;
+struct spte_event_reader;
 
 struct spte_named_dump {
 	char *name;
@@ -37,11 +38,13 @@ struct spte_session {
 	struct spte_vm *vm;
 	struct spte_vcpu *vcpu;
 	struct spte_mirror *mirror;	/* NULL without the mirror */
+	/* keeps the mirror's ring empty; NULL: drains read the fd */
+	struct spte_event_reader *reader;
 	guint64 callbacks;		/* bit per SPTE_CB_* the kernel has */
 	/* the scenario's expected notifier sequence, for 'expect sequence' */
 	const char *sequence;
 
-	GArray *events;			/* every record read, in order */
+	GArray *events;			/* every record drained, in order */
 	guint window;			/* events[window..] are being looked at */
 	guint shown;			/* events[shown..] not printed yet */
 	GPtrArray *dumps;		/* struct spte_named_dump, by first use */
@@ -90,8 +93,13 @@ void spte_session_check(struct spte_session *s, const struct spte_step *step,
 /* Read every pending event record of @m into @into. */
 gboolean spte_read_all_events(struct spte_mirror *m, GArray *into,
 			      GError **error);
-/* Read every pending event record into s->events. */
+/*
+ * Move every record the reader thread has collected, then every one the
+ * module still holds, into s->events: after a step, all it caused.
+ */
 gboolean spte_session_drain_events(struct spte_session *s, GError **error);
+/* The event ring, in records, that the session asks for @ram_size bytes. */
+guint64 spte_session_log_records(guint64 ram_size);
 
 /* A fresh dump of the mirror; free with spte_mirror_table_free(). */
 struct spte_mirror_table *spte_session_dump(struct spte_session *s,
