@@ -14,12 +14,12 @@
  * The module's event ring, in records (96 bytes of kernel memory each).
  * The reader thread keeps it nearly empty: while ksmd merged 64 MiB of
  * guest RAM at 200x its default rate it never found more than a few
- * thousand records waiting.  The ring is the reserve for a reader that
- * gets no CPU for a while, and what piles up then is a daemon's pass over
- * guest RAM, which logs per page (a KSM merge about 8 records a page).
- * So it grows with guest RAM: 4 records a page, half a merge pass; never
- * fewer than the 65536 (6 MiB) every guest had before, never more than
- * the module takes (2^20, 96 MiB, from 1 GiB of RAM on).
+ * thousand records waiting (bench/README.md).  The ring is the reserve
+ * for a reader that gets no CPU for a while, and what piles up then is a
+ * daemon's pass over guest RAM, which logs per page (a KSM merge about 8
+ * records a page).  So it grows with guest RAM: 4 records a page, half a
+ * merge pass; never fewer than the 65536 (6 MiB) every guest had before,
+ * never more than the module takes (2^20, 96 MiB, from 1 GiB of RAM on).
  */
 #define SESSION_LOG_PER_PAGE 4
 #define SESSION_LOG_MIN 65536
