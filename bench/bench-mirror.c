@@ -59,6 +59,7 @@ typedef unsigned long long u64;
 static int reps = 7;
 static u64 op_size = MIB(256);
 static u64 dump_size = SZ_1G;
+static bool dump_only;		/* --dump-only: section 2 alone */
 
 #define die(...) do {							\
 	fprintf(stderr, "bench-mirror: " __VA_ARGS__);			\
@@ -578,9 +579,11 @@ int main(int argc, char **argv)
 			op_size = MIB(atoi(argv[++i]));
 		else if (!strcmp(argv[i], "--dump-mib") && i + 1 < argc)
 			dump_size = MIB(atoi(argv[++i]));
+		else if (!strcmp(argv[i], "--dump-only"))
+			dump_only = true;
 		else {
 			fprintf(stderr, "usage: bench-mirror [--reps N>=5] "
-				"[--size-mib N] [--dump-mib N]\n");
+				"[--size-mib N] [--dump-mib N] [--dump-only]\n");
 			return 2;
 		}
 	}
@@ -608,8 +611,10 @@ int main(int argc, char **argv)
 	if (access(SPTE_MIRROR_DEVICE, F_OK))
 		die("%s: %s", SPTE_MIRROR_DEVICE, spte_mirror_strerror(-ENOENT));
 
-	bench_overhead();
+	if (!dump_only)
+		bench_overhead();
 	bench_dump();
-	bench_invalidate();
+	if (!dump_only)
+		bench_invalidate();
 	return 0;
 }
