@@ -1894,6 +1894,139 @@ static void test_access_race_dontneed(void)
 	munmap(r.p, 64 * PG);
 }
 
+/*
+ * The mirrored process exits while another process's ioctls keep working
+ * on its mm: ->release may then run from that process's own mmput(), in
+ * the middle of an ioctl.  The ioctls end with -ESRCH, never a splat.
+ */
+struct ioctl_loop {
+	struct spte_mirror *m;
+	unsigned long calls;
+	int last;
+};
+
+static void *ioctl_loop_thread(void *arg)
+{
+	struct ioctl_loop *l = arg;
+	struct spte_mirror_audit a;
+	uint8_t buf[256];
+
+	do {
+		struct spte_mirror_table *t = NULL;
+
+		l->last = spte_mirror_map(l->m, 0x1000000, 64 * PG, 0, NULL);
+		if (!l->last)
+			l->last = spte_mirror_read(l->m, 0x1000000, buf,
+						   sizeof(buf));
+		if (!l->last)
+			l->last = spte_mirror_audit(l->m, &a);
+		if (!spte_mirror_dump(l->m, &t))
+			spte_mirror_table_free(t);
+		l->calls++;
+	} while (l->last != -ESRCH && l->calls < 1000000);
+	return NULL;
+}
+
+static void test_teardown_release_racing_ioctls(void)
+{
+	struct spte_mirror *m = mirror_open();
+	int to_child[2], to_parent[2], status;
+	struct ioctl_loop l = { 0 };
+	struct spte_mirror_table *t;
+	pthread_t th;
+	uint8_t *p;
+	char c = 0;
+	pid_t pid;
+
+	if (!m)
+		return;
+	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(pipe(to_child), ==, 0);
+	g_assert_cmpint(pipe(to_parent), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		memset(p, 0x42, 64 * PG);
+		if (write(to_parent[1], &c, 1) != 1 ||
+		    read(to_child[0], &c, 1) != 1)
+			_exit(1);
+		usleep(20000);
+		_exit(0);
+	}
+	g_assert_cmpint(read(to_parent[0], &c, 1), ==, 1);
+	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
+			==, 0);
+	l.m = m;
+	g_assert_cmpint(pthread_create(&th, NULL, ioctl_loop_thread, &l), ==, 0);
+	g_assert_cmpint(write(to_child[1], &c, 1), ==, 1);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	pthread_join(th, NULL);
+	g_test_message("%lu rounds of ioctls, the last %d", l.calls, l.last);
+	g_assert_cmpint(l.last, ==, -ESRCH);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 0);
+	spte_mirror_table_free(t);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	munmap(p, 64 * PG);
+	mirror_done(m);
+}
+
+/* close() while other threads invalidate the slot's memory. */
+struct inval_loop {
+	uint8_t *p;
+	volatile bool stop;
+	unsigned long rounds;
+};
+
+static void *inval_loop_thread(void *arg)
+{
+	struct inval_loop *v = arg;
+
+	while (!v->stop) {
+		madvise(v->p, 64 * PG, MADV_DONTNEED);
+		memset(v->p, 1, 64 * PG);
+		mprotect(v->p, 64 * PG, PROT_READ);
+		mprotect(v->p, 64 * PG, PROT_READ | PROT_WRITE);
+		v->rounds++;
+	}
+	return NULL;
+}
+
+static void test_teardown_close_racing_invalidations(void)
+{
+	struct inval_loop v = { 0 };
+	pthread_t th;
+	int i;
+
+	if (!ensure_module()) {
+		g_test_fail_printf("no module");
+		return;
+	}
+	v.p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
+	memset(v.p, 1, 64 * PG);
+	g_assert_cmpint(pthread_create(&th, NULL, inval_loop_thread, &v), ==, 0);
+	for (i = 0; i < 50; i++) {
+		struct spte_mirror *m = mirror_open();
+
+		g_assert_nonnull(m);
+		g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, v.p, 64 * PG,
+						     0, NULL), ==, 0);
+		spte_mirror_map(m, 0x1000000, 64 * PG, 0, NULL);
+		spte_mirror_close(m);
+	}
+	v.stop = true;
+	pthread_join(th, NULL);
+	g_test_message("50 closes during %lu rounds of invalidations", v.rounds);
+	g_assert_cmpuint(v.rounds, >, 0);
+	munmap(v.p, 64 * PG);
+	g_assert_cmphex(taint() & TAINT_WARN, ==, taint_at_start & TAINT_WARN);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1943,6 +2076,10 @@ int main(int argc, char **argv)
 			test_access_race_dontneed);
 	g_test_add_func("/mirror/teardown/oom-kill",
 			test_teardown_oom_kill);
+	g_test_add_func("/mirror/teardown/release-racing-ioctls",
+			test_teardown_release_racing_ioctls);
+	g_test_add_func("/mirror/teardown/close-racing-invalidations",
+			test_teardown_close_racing_invalidations);
 	g_test_add_func("/mirror/teardown/rmmod", test_teardown_rmmod);
 	/* last: Yama's scope 3 cannot be undone in this boot */
 	g_test_add_func("/mirror/attach/yama-scope-3", test_attach_yama_scope3);
