@@ -124,8 +124,10 @@ static u64 spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
 		if (it.level == 2 && !spte_iter_is_leaf(&it)) {
 			unsigned int first = 0;
 
+			/* leaves at GPAs >= the cursor, which may be unaligned */
 			if (it.gpa < *cursor)
-				first = SPTE_EPT_INDEX(*cursor, 1);
+				first = SPTE_EPT_INDEX(*cursor, 1) +
+					!PAGE_ALIGNED(*cursor);
 			if (!spte_dump_table(&o, spte_child(it.spte), it.gpa,
 					     first, cursor))
 				goto out;

@@ -1592,6 +1592,15 @@ static void test_dump_abi(void)
 		next = d.next;
 	} while (next != SPTE_MIRROR_NONE);
 	g_assert_cmpuint(seen, ==, 8);
+	/* an unaligned cursor starts at the next leaf, never one below it */
+	memset(&d, 0, sizeof(d));
+	d.leaves = (uintptr_t)leaves;
+	d.count = 8;
+	d.flags = SPTE_DUMP_CURSOR;
+	d.start = 0x1000000 + 0x10;
+	g_assert_cmpint(ioctl(fd, SPTE_MIRROR_DUMP, &d), ==, 0);
+	g_assert_cmpuint(d.count, ==, 7);
+	g_assert_cmphex(leaves[0].gpa, ==, 0x1000000 + PG);
 	mirror_done(m);
 	munmap(p, 8 * PG);
 }
