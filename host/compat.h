@@ -31,6 +31,18 @@
 #endif
 
 /*
+ * The same 6.6 series made __mmu_notifier_register() refuse (WARN and
+ * -EINVAL) an ops table with ->arch_invalidate_secondary_tlbs next to
+ * ->invalidate_range_start/end: "Subsystems should only register for
+ * invalidate_secondary_tlbs() or invalidate_range_start()/end() callbacks,
+ * not both".  From then on the secondary-TLB callback needs a subscription
+ * of its own.
+ */
+#ifndef SPTE_HAVE_INVALIDATE_RANGE
+#define SPTE_NEED_TLB_SUBSCRIPTION	1
+#endif
+
+/*
  * ->change_pte was removed in 6.10 together with its only caller
  * ("KVM, mm: remove the .change_pte() MMU notifier and set_pte_at_notify()").
  * set_pte_at_notify() is a macro of <linux/mmu_notifier.h>, so whether it

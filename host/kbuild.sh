@@ -1,14 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # Build spte_mirror.ko out of the meson build tree:
-#   kbuild.sh KDIR OUTDIR SRCDIR INCDIR
+#   kbuild.sh KDIR OUTDIR SRCDIR INCDIR [NAME]
 # Copies the module sources (every *.c and *.h of SRCDIR, Kbuild, Makefile)
-# and the two shared headers into a fresh OUTDIR/kbuild, keeping the
+# and the two shared headers into a fresh OUTDIR/NAME.kbuild, keeping the
 # host/ + include/ layout that Kbuild's include paths expect, runs Kbuild
-# there with W=1, fails on any warning, and leaves OUTDIR/spte_mirror.ko.
+# there against KDIR with W=1, fails on any warning, and leaves
+# OUTDIR/NAME (default spte_mirror.ko).  One work tree per NAME, so
+# modules for several kernels build side by side.
 set -eu
-kdir=$1 out=$2 src=$3 inc=$4
-work=$out/kbuild
+kdir=$1 out=$2 src=$3 inc=$4 name=${5:-spte_mirror.ko}
+work=$out/$name.kbuild
 
 # fresh: a source file removed from host/ must not linger in the copy
 rm -rf "$work"
@@ -27,4 +29,4 @@ if grep -i 'warning:' "$log" >&2; then
 	echo "kbuild.sh: warnings in the module build (see above)" >&2
 	exit 1
 fi
-cp "$work/host/spte_mirror.ko" "$out/spte_mirror.ko"
+cp "$work/host/spte_mirror.ko" "$out/$name"

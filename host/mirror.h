@@ -108,6 +108,10 @@ struct spte_mirror {
 	struct mm_struct *owner_mm;	/* ioctls only from this mm */
 	struct mm_struct *mm;		/* the mirrored mm; under lock */
 	struct mmu_notifier mn;
+#ifdef SPTE_NEED_TLB_SUBSCRIPTION
+	/* ->arch_invalidate_secondary_tlbs alone; lives and dies with mn */
+	struct mmu_notifier tlb_mn;
+#endif
 	bool registered;		/* under lock */
 
 	struct mutex lock;		/* see "Locking" above */

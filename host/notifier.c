@@ -119,14 +119,14 @@ static void spte_mn_invalidate_range_end(struct mmu_notifier *mn,
 /*
  * ->invalidate_range (< 6.6) / ->arch_invalidate_secondary_tlbs (>= 6.6):
  * the primary PTEs are already changed.  The leaves went in _start, there
- * is no TLB to flush, so this only counts and logs.
+ * is no TLB to flush, so this only counts and logs.  From 6.6 it is called
+ * from the primary's TLB flush (x86: flush_tlb_mm_range(), and with 0..~0UL
+ * from arch_tlbbatch_add_pending() for reclaim's batched unmaps), under
+ * the page-table lock: it must not sleep.
  */
-static void spte_mn_invalidate_secondary(struct mmu_notifier *mn,
-					 struct mm_struct *mm,
-					 unsigned long start,
-					 unsigned long end)
+static void spte_invalidate_secondary(struct spte_mirror *m,
+				      unsigned long start, unsigned long end)
 {
-	struct spte_mirror *m = to_mirror(mn);
 	struct spte_mirror_event ev;
 
 	spte_event_init(&ev, SPTE_CB_INVALIDATE_SECONDARY, start, end);
@@ -135,6 +135,24 @@ static void spte_mn_invalidate_secondary(struct mmu_notifier *mn,
 	spin_unlock(&m->mmu_lock);
 	spte_log(m, &ev);
 }
+
+#ifdef SPTE_HAVE_INVALIDATE_RANGE
+static void spte_mn_invalidate_range(struct mmu_notifier *mn,
+				     struct mm_struct *mm,
+				     unsigned long start, unsigned long end)
+{
+	spte_invalidate_secondary(to_mirror(mn), start, end);
+}
+#else
+static void spte_mn_invalidate_secondary_tlbs(struct mmu_notifier *mn,
+					      struct mm_struct *mm,
+					      unsigned long start,
+					      unsigned long end)
+{
+	spte_invalidate_secondary(container_of(mn, struct spte_mirror, tlb_mn),
+				  start, end);
+}
+#endif
 
 #ifdef SPTE_HAVE_CHANGE_PTE
 /*
@@ -247,11 +265,15 @@ static const struct mmu_notifier_ops spte_mn_ops = {
 	.invalidate_range_start = spte_mn_invalidate_range_start,
 	.invalidate_range_end = spte_mn_invalidate_range_end,
 #ifdef SPTE_HAVE_INVALIDATE_RANGE
-	.invalidate_range = spte_mn_invalidate_secondary,
-#else
-	.arch_invalidate_secondary_tlbs = spte_mn_invalidate_secondary,
+	.invalidate_range = spte_mn_invalidate_range,
 #endif
 };
+
+#ifdef SPTE_NEED_TLB_SUBSCRIPTION
+static const struct mmu_notifier_ops spte_tlb_ops = {
+	.arch_invalidate_secondary_tlbs = spte_mn_invalidate_secondary_tlbs,
+};
+#endif
 
 /* The SPTE_CB_* bits SPTE_MIRROR_VERSION reports for this kernel. */
 u64 spte_callbacks_present(void)
@@ -294,7 +316,12 @@ static const struct mmu_interval_notifier_ops spte_interval_ops = {
 	.invalidate = spte_interval_invalidate,
 };
 
-/* Once per file, with the first slot.  Caller holds m->lock. */
+/*
+ * Once per file, with the first slot.  Caller holds m->lock.  From 6.6 the
+ * secondary-TLB callback is a second subscription on the same mm; it goes
+ * in first so that no TLB flush after the first invalidation is missed,
+ * and it has no ->release, so mn's ->release still tears the table down.
+ */
 int spte_notifier_register(struct spte_mirror *m)
 {
 	int ret;
@@ -303,19 +330,37 @@ int spte_notifier_register(struct spte_mirror *m)
 		return 0;
 	if (!mmget_not_zero(m->mm))
 		return -ESRCH;
+#ifdef SPTE_NEED_TLB_SUBSCRIPTION
+	m->tlb_mn.ops = &spte_tlb_ops;
+	ret = mmu_notifier_register(&m->tlb_mn, m->mm);
+	if (ret)
+		goto out;
+#endif
 	m->mn.ops = &spte_mn_ops;
 	ret = mmu_notifier_register(&m->mn, m->mm);
+#ifdef SPTE_NEED_TLB_SUBSCRIPTION
+	if (ret)
+		mmu_notifier_unregister(&m->tlb_mn, m->mm);
+out:
+#endif
 	mmput(m->mm);
 	if (!ret)
 		m->registered = true;
 	return ret;
 }
 
-/* Calls ->release if the mm is still alive; no callback runs after it. */
+/*
+ * Calls ->release if the mm is still alive; no callback of either
+ * subscription runs after it (mmu_notifier_unregister() waits for SRCU).
+ */
 void spte_notifier_unregister(struct spte_mirror *m)
 {
-	if (m->registered)
-		mmu_notifier_unregister(&m->mn, m->mm);
+	if (!m->registered)
+		return;
+	mmu_notifier_unregister(&m->mn, m->mm);
+#ifdef SPTE_NEED_TLB_SUBSCRIPTION
+	mmu_notifier_unregister(&m->tlb_mn, m->mm);
+#endif
 }
 
 /* Watch the slot's HVAs.  Caller holds m->lock and an mm_users reference. */

@@ -1,18 +1,27 @@
 #!/bin/sh
-# fetch-kernel.sh - put Debian's stock kernel for the lab VM into a cache.
+# fetch-kernel.sh - put one of Debian's stock kernels for the lab VM, and the
+# headers to build spte_mirror.ko against it, into a cache.
 #
-# The lab VM boots the kernel behind Debian's `linux-image-amd64` meta
-# package.  We extract the .deb instead of installing it because the host
-# must keep its own kernel untouched (and often cannot load modules at all);
-# only the matching linux-headers are installed, so host/spte_mirror.ko can be
-# built for the lab kernel.
+# usage: fetch-kernel.sh [--headers-only] [NAME]
+#        fetch-kernel.sh --list
 #
-# Output: $cache/kernel.env (shell-sourceable) and the same lines on stdout:
+# NAME is a line of lab/kernels (default: its first).  The lab VM boots the
+# kernel behind that line's meta package.  Nothing is installed on the host:
+# the image, linux-headers-<kver>, its -common part and its linux-kbuild are
+# downloaded and extracted into the cache, so the host keeps its own kernel
+# and boot loader untouched (installing 6.12's headers package would pull
+# in, and boot next, its image) and two lab kernels never share headers.
+#
+# Output: $cache/kernel-NAME.env (shell-sourceable) and the same lines on
+# stdout:
+#   SPTE_LAB_NAME=NAME
 #   SPTE_LAB_KVER=6.1.0-NN-amd64
 #   SPTE_LAB_VMLINUZ=<cache>/kernel/<kver>/boot/vmlinuz-<kver>
 #   SPTE_LAB_MODDIR=<cache>/kernel/<kver>/lib/modules/<kver>
-#   SPTE_LAB_HEADERS=/usr/src/linux-headers-<kver>
+#   SPTE_LAB_HEADERS=<cache>/kernel/<kver>/headers/usr/src/linux-headers-<kver>
 #   SPTE_LAB_VMLINUX=<cache>/kernel/<kver>/boot/vmlinux-<kver>  (may be empty)
+# --headers-only fetches just the headers and prints their directory (what
+# meson needs at configure time); --list prints the names.
 #
 # Idempotent: a second run only checks that the recorded files still exist.
 # SPTE_LAB_REFRESH=1 re-resolves the meta package (e.g. after a Debian
@@ -24,8 +33,33 @@ die() { echo "$prog: $*" >&2; exit 1; }
 say() { [ -n "${SPTE_LAB_QUIET:-}" ] || echo "$prog: $*" >&2; }
 
 cache=${SPTE_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spte-lab}
+here=$(cd "$(dirname "$0")" && pwd)
+kernels=$here/kernels
+[ -r "$kernels" ] || die "$kernels missing"
+
+# lab/kernels without comments: "NAME META" lines.
+kernel_lines() {
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$kernels"
+}
+
+headers_only=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--list) kernel_lines | awk '{ print $1 }'; exit 0 ;;
+	--headers-only) headers_only=1; shift ;;
+	-h|--help) sed -n '2,/^set -eu/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-*) die "unknown option $1" ;;
+	*) break ;;
+	esac
+done
+[ $# -le 1 ] || die "one kernel name at most"
+name=${1:-$(kernel_lines | awk 'NR == 1 { print $1 }')}
+meta=$(kernel_lines | awk -v n="$name" '$1 == n { print $2 }')
+[ -n "$meta" ] ||
+	die "unknown lab kernel '$name' (known: $(kernel_lines | awk '{ print $1 }' | paste -sd, - | sed 's/,/, /g'))"
+
 mkdir -p "$cache" || die "cannot create cache dir $cache"
-envfile=$cache/kernel.env
+envfile=$cache/kernel-$name.env
 
 # apt-get as non-root would fail halfway with a confusing message.
 as_root() {
@@ -93,54 +127,92 @@ print_env() {
 if [ -z "${SPTE_LAB_REFRESH:-}" ] && [ -r "$envfile" ]; then
 	# shellcheck disable=SC1090
 	. "$envfile"
+	if [ -f "${SPTE_LAB_HEADERS:-/nonexistent}/Makefile" ] &&
+	   [ -n "$headers_only" ]; then
+		echo "$SPTE_LAB_HEADERS"
+		exit 0
+	fi
 	if [ -r "${SPTE_LAB_VMLINUZ:-/nonexistent}" ] &&
 	   [ -n "${SPTE_LAB_VMLINUX+set}" ] &&
 	   [ -r "${SPTE_LAB_MODDIR:-/nonexistent}/modules.dep" ] &&
-	   [ -d "${SPTE_LAB_HEADERS:-/nonexistent}" ]; then
+	   [ -f "${SPTE_LAB_HEADERS:-/nonexistent}/Makefile" ]; then
 		need_tools
 		print_env
 		exit 0
 	fi
 fi
 
-need_tools
+[ -n "$headers_only" ] || need_tools
+
+# depends PKG PATTERN: the first dependency of PKG matching PATTERN.
+depends() {
+	apt-cache depends "$1" 2>/dev/null |
+		sed -n "s/^ *|\{0,1\}Depends: *\($2\)\$/\1/p" | head -n1
+}
 
 # Resolve the ABI package (linux-image-6.1.0-NN-amd64) behind the meta package.
-resolve_image() {
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: *\(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1
-}
-pkg=$(resolve_image)
+pkg=$(depends "$meta" 'linux-image-[0-9][^ ]*')
 if [ -z "$pkg" ]; then
 	apt_update_once
-	pkg=$(resolve_image)
+	pkg=$(depends "$meta" 'linux-image-[0-9][^ ]*')
 fi
-[ -n "$pkg" ] || die "cannot resolve linux-image-amd64 (is this Debian with amd64 sources?)"
+[ -n "$pkg" ] || die "cannot resolve $meta (is this Debian bookworm with its security archive?)"
 kver=${pkg#linux-image-}
-
 root=$cache/kernel/$kver
-if [ ! -r "$root/boot/vmlinuz-$kver" ]; then
+
+# fetch_debs DEST PKG...: download PKGs and extract them all into DEST.
+fetch_debs() {
+	dest=$1; shift
 	tmp=$(mktemp -d "$cache/fetch.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	say "downloading $pkg"
+	say "downloading $*"
 	# apt-get download writes into the current directory.  As root it warns
 	# that the _apt sandbox user cannot write there; that is harmless.
-	if ! (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then
+	if ! (cd "$tmp" && apt-get download -q "$@" >/dev/null 2>&1); then
 		apt_update_once
-		(cd "$tmp" && apt-get download -q "$pkg" >&2) ||
-			die "apt-get download $pkg failed"
+		(cd "$tmp" && apt-get download -q "$@" >&2) ||
+			die "apt-get download $* failed"
 	fi
-	say "extracting $pkg"
 	mkdir -p "$tmp/root"
-	dpkg-deb -x "$tmp"/*.deb "$tmp/root" || die "dpkg-deb -x failed"
-	rm -f "$tmp"/*.deb
-	# Debian ships no modules.dep; the postinst would run depmod.
-	depmod -b "$tmp/root" "$kver" || die "depmod failed"
-	rm -rf "$root"
-	mkdir -p "$cache/kernel"
-	mv "$tmp/root" "$root"
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$tmp/root" || die "dpkg-deb -x $deb failed"
+	done
+	rm -rf "$dest"
+	mkdir -p "$(dirname "$dest")"
+	mv "$tmp/root" "$dest"
 	rm -rf "$tmp"
 	trap - EXIT
+}
+
+# Headers of exactly this ABI, so the module is built for this lab kernel:
+# linux-headers-<kver> needs its -common half and its linux-kbuild (the
+# host tools of Kbuild) next to it, at the relative paths the package's
+# symlinks expect.  Its Makefile includes the -common one by absolute
+# path; that path now points into the cache.
+headers=$root/headers/usr/src/linux-headers-$kver
+if [ ! -f "$headers/Makefile" ] || [ ! -r "$headers/.spte-lab-ready" ]; then
+	hpkg=linux-headers-$kver
+	common=$(depends "$hpkg" 'linux-headers-[^ ]*-common')
+	kbuild=$(depends "$hpkg" 'linux-kbuild-[^ ]*')
+	[ -n "$common" ] && [ -n "$kbuild" ] ||
+		die "cannot resolve the -common and linux-kbuild packages of $hpkg"
+	fetch_debs "$root/headers" "$hpkg" "$common" "$kbuild"
+	sed -i "s|^include /usr/src/|include $root/headers/usr/src/|" "$headers/Makefile"
+	[ -f "$headers/.config" ] || die "$hpkg has no .config at $headers"
+	: >"$headers/.spte-lab-ready"
+fi
+if [ -n "$headers_only" ]; then
+	echo "$headers"
+	exit 0
+fi
+
+if [ ! -r "$root/boot/vmlinuz-$kver" ]; then
+	# keep the headers; only the image's own files are replaced
+	fetch_debs "$cache/image.$$" "$pkg"
+	mkdir -p "$root"
+	rm -rf "$root/boot" "$root/lib"
+	mv "$cache/image.$$/boot" "$cache/image.$$/lib" "$root/"
+	rm -rf "$cache/image.$$"
 fi
 if [ ! -r "$root/lib/modules/$kver/modules.dep" ]; then
 	depmod -b "$root" "$kver" || die "depmod failed"
@@ -179,13 +251,9 @@ if [ ! -s "$vmlinux" ]; then
 	extract_vmlinux "$root/boot/vmlinuz-$kver" "$vmlinux" || vmlinux=
 fi
 
-# Headers of exactly this ABI so the module can be built for the lab kernel.
-apt_install "linux-headers-$kver"
-headers=/usr/src/linux-headers-$kver
-[ -d "$headers" ] || die "linux-headers-$kver installed but $headers is missing"
-
 tmpenv=$envfile.tmp.$$
 cat >"$tmpenv" <<EOF
+SPTE_LAB_NAME=$name
 SPTE_LAB_KVER=$kver
 SPTE_LAB_VMLINUZ=$root/boot/vmlinuz-$kver
 SPTE_LAB_MODDIR=$root/lib/modules/$kver
@@ -193,5 +261,5 @@ SPTE_LAB_HEADERS=$headers
 SPTE_LAB_VMLINUX=$vmlinux
 EOF
 mv "$tmpenv" "$envfile"
-say "kernel $kver ready in $root"
+say "lab kernel $name: $kver ready in $root"
 print_env

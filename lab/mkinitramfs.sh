@@ -1,11 +1,15 @@
 #!/bin/sh
 # mkinitramfs.sh - build the lab VM's initramfs and print its path.
 #
-# usage: mkinitramfs.sh [-k KMOD]... [FILE]...
+# usage: mkinitramfs.sh [--kernel NAME] [-k KMOD]... [FILE]...
 #
+# NAME is a lab kernel (lab/kernels, default the first), fetched with
+# fetch-kernel.sh if it is not in the cache yet.
 # The archive holds a static busybox (with applet symlinks), lab/init as
 # /init, the kernel modules the lab needs (with their modules.dep closure),
 # and the given project FILEs:
+#   spte_mirror-NAME.ko -> /opt/spte/modules/spte_mirror.ko (the module
+#                     built for lab kernel NAME; init loads that name)
 #   *.ko           -> /opt/spte/modules/
 #   other files    -> /opt/spte/bin/ (plus the shared libraries and the
 #                     dynamic loader that ldd reports for them)
@@ -22,7 +26,7 @@ say() { [ -n "${SPTE_LAB_QUIET:-}" ] || echo "$prog: $*" >&2; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SPTE_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spte-lab}
-envfile=$cache/kernel.env
+name=
 busybox=${SPTE_LAB_BUSYBOX:-/bin/busybox}
 init=$here/init
 
@@ -33,17 +37,21 @@ kmods="virtio_pci 9pnet_virtio 9p kvm_amd zram ${SPTE_LAB_KMODS:-}"
 files=
 while [ $# -gt 0 ]; do
 	case $1 in
+	--kernel) [ $# -ge 2 ] || die "--kernel needs a name"
+	    name=$2; shift 2 ;;
 	-k) [ $# -ge 2 ] || die "-k needs a module name"
 	    kmods="$kmods $2"; shift 2 ;;
-	-h|--help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^set -eu/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
 	esac
 done
 
+[ -n "$name" ] || name=$("$here/fetch-kernel.sh" --list | head -n1)
+envfile=$cache/kernel-$name.env
 if [ ! -r "$envfile" ]; then
-	"$here/fetch-kernel.sh" >/dev/null || die "fetch-kernel.sh failed"
+	"$here/fetch-kernel.sh" "$name" >/dev/null || die "fetch-kernel.sh $name failed"
 fi
 # shellcheck disable=SC1090
 . "$envfile"
@@ -151,6 +159,7 @@ chmod 755 init
 # Project files.
 for f in $files; do
 	case $f in
+	*/spte_mirror-*.ko) cp "$f" opt/spte/modules/spte_mirror.ko ;;
 	*.ko) cp "$f" opt/spte/modules/ ;;
 	*)    cp "$f" opt/spte/bin/; chmod 755 "opt/spte/bin/$(basename "$f")" ;;
 	esac

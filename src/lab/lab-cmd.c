@@ -24,6 +24,7 @@ static void lab_opts_clear(struct lab_opts *o)
 {
 	g_clear_pointer(&o->share, g_free);
 	g_clear_pointer(&o->cmdline, g_free);
+	g_clear_pointer(&o->kernel, g_free);
 	g_clear_pointer(&o->files, g_ptr_array_unref);
 	g_clear_pointer(&o->command, g_strfreev);
 }
@@ -34,6 +35,7 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 {
 	g_autofree char *mem = NULL;
 	g_autofree char *share = NULL;
+	g_autofree char *kernel = NULL;
 	g_auto(GStrv) add = NULL;
 	g_auto(GStrv) cmdline = NULL;
 	g_auto(GStrv) rest = NULL;
@@ -56,6 +58,9 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 		{ "add", 'a', 0, G_OPTION_ARG_FILENAME_ARRAY, &add,
 		  "Also put FILE into the VM (/opt/spte/bin, *.ko in /opt/spte/modules)",
 		  "FILE" },
+		{ "kernel", 'k', 0, G_OPTION_ARG_STRING, &kernel,
+		  "Lab kernel: a name from lab/kernels (default $SPTE_LAB_KERNEL, else the first)",
+		  "NAME" },
 		{ "cmdline", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cmdline,
 		  "Append ARGS to the lab kernel's command line; repeatable",
 		  "ARGS" },
@@ -69,7 +74,7 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 
 	ctx = g_option_context_new("- run a command inside the lab VM");
 	g_option_context_set_summary(ctx,
-		"Boots Debian's stock kernel under QEMU TCG (-cpu max: SVM with nested\n"
+		"Boots a Debian stock kernel (--kernel) under QEMU TCG (-cpu max: SVM with nested\n"
 		"paging, so kvm_amd loads inside), shares DIR read-write, runs COMMAND\n"
 		"there and exits with its status.  123: the lab kernel reported a BUG,\n"
 		"WARNING, Oops, lockup or stall (its log is kept); 124: --timeout hit;\n"
@@ -131,7 +136,6 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	}
 
 	o->files = g_ptr_array_new_with_free_func(g_free);
-	lab_default_files(o->files, verbose);
 	for (char **a = add; a && *a; a++) {
 		if (!g_file_test(*a, G_FILE_TEST_IS_REGULAR)) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -157,6 +161,9 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 		}
 		o->cmdline = g_steal_pointer(&joined);
 	}
+	if (!kernel && g_getenv("SPTE_LAB_KERNEL") && *g_getenv("SPTE_LAB_KERNEL"))
+		kernel = g_strdup(g_getenv("SPTE_LAB_KERNEL"));
+	o->kernel = g_steal_pointer(&kernel);
 	o->command = g_steal_pointer(&rest);
 	return TRUE;
 }
@@ -181,6 +188,22 @@ static int check_kernel_log(const char *ctl_dir, int status)
 		g_printerr("spte lab: command status %d overridden with %d; the kernel log from there:\n%s",
 			   status, SPTE_LAB_EXIT_KERNEL, excerpt->str);
 	return SPTE_LAB_EXIT_KERNEL;
+}
+
+/* The default files for this kernel first, then --add's; all checked. */
+static gboolean lab_payload(struct lab_opts *o, const struct lab_kernel *k,
+			    GError **error)
+{
+	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+
+	lab_default_files(files, k->name, o->verbose);
+	for (guint i = 0; i < o->files->len; i++)
+		g_ptr_array_add(files, g_strdup(o->files->pdata[i]));
+	if (!lab_check_modules(files, k->kver, error))
+		return FALSE;
+	g_ptr_array_unref(o->files);
+	o->files = g_steal_pointer(&files);
+	return TRUE;
 }
 
 int spte_cmd_lab(int argc, char **argv)
@@ -208,8 +231,10 @@ int spte_cmd_lab(int argc, char **argv)
 	t0 = g_get_monotonic_time();
 	script_dir = lab_script_dir(&error);
 	if (!script_dir ||
-	    !lab_kernel_fetch(script_dir, &kernel, &error) ||
-	    !(initrd = lab_initramfs_build(script_dir, opts.files, &error)) ||
+	    !lab_kernel_fetch(script_dir, opts.kernel, &kernel, &error) ||
+	    !lab_payload(&opts, &kernel, &error) ||
+	    !(initrd = lab_initramfs_build(script_dir, kernel.name, opts.files,
+					   &error)) ||
 	    !(ctl_dir = lab_ctl_create(&opts, &error)) ||
 	    !(qemu_argv = lab_qemu_argv(&opts, &kernel, initrd, ctl_dir,
 					interactive, &error))) {
@@ -219,8 +244,8 @@ int spte_cmd_lab(int argc, char **argv)
 	if (opts.verbose) {
 		g_autofree char *cmdline = g_strjoinv(" ", (char **)qemu_argv->pdata);
 
-		g_printerr("spte lab: kernel %s, initramfs %s, prepared in %.2f s\n",
-			   kernel.kver, initrd,
+		g_printerr("spte lab: kernel %s (%s), initramfs %s, prepared in %.2f s\n",
+			   kernel.name, kernel.kver, initrd,
 			   (g_get_monotonic_time() - t0) / 1e6);
 		g_printerr("spte lab: %s\n", cmdline);
 	}

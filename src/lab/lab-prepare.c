@@ -30,6 +30,7 @@ static char *run_script(const char *const *argv, GError **error)
 
 void lab_kernel_clear(struct lab_kernel *k)
 {
+	g_clear_pointer(&k->name, g_free);
 	g_clear_pointer(&k->kver, g_free);
 	g_clear_pointer(&k->vmlinuz, g_free);
 	g_clear_pointer(&k->vmlinux, g_free);
@@ -37,11 +38,12 @@ void lab_kernel_clear(struct lab_kernel *k)
 	g_clear_pointer(&k->headers, g_free);
 }
 
-gboolean lab_kernel_fetch(const char *script_dir, struct lab_kernel *k,
-			  GError **error)
+/* @name: a lab/kernels name, NULL for the default (the script's first). */
+gboolean lab_kernel_fetch(const char *script_dir, const char *name,
+			  struct lab_kernel *k, GError **error)
 {
 	g_autofree char *script = g_build_filename(script_dir, "fetch-kernel.sh", NULL);
-	const char *argv[] = { script, NULL };
+	const char *argv[] = { script, name, NULL };
 	g_autofree char *out = NULL;
 	g_auto(GStrv) lines = NULL;
 
@@ -58,7 +60,9 @@ gboolean lab_kernel_fetch(const char *script_dir, struct lab_kernel *k,
 		if (!eq)
 			continue;
 		key = g_strndup(*l, eq - *l);
-		if (g_str_equal(key, "SPTE_LAB_KVER"))
+		if (g_str_equal(key, "SPTE_LAB_NAME"))
+			slot = &k->name;
+		else if (g_str_equal(key, "SPTE_LAB_KVER"))
 			slot = &k->kver;
 		else if (g_str_equal(key, "SPTE_LAB_VMLINUZ"))
 			slot = &k->vmlinuz;
@@ -73,16 +77,16 @@ gboolean lab_kernel_fetch(const char *script_dir, struct lab_kernel *k,
 			*slot = g_strdup(eq + 1);
 		}
 	}
-	if (!k->kver || !k->vmlinuz) {
+	if (!k->name || !k->kver || !k->vmlinuz) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "%s printed no SPTE_LAB_KVER/SPTE_LAB_VMLINUZ", script);
+			    "%s printed no SPTE_LAB_NAME/KVER/VMLINUZ", script);
 		return FALSE;
 	}
 	return TRUE;
 }
 
-char *lab_initramfs_build(const char *script_dir, GPtrArray *files,
-			  GError **error)
+char *lab_initramfs_build(const char *script_dir, const char *kernel_name,
+			  GPtrArray *files, GError **error)
 {
 	g_autofree char *script = g_build_filename(script_dir, "mkinitramfs.sh", NULL);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -90,6 +94,8 @@ char *lab_initramfs_build(const char *script_dir, GPtrArray *files,
 	char *last;
 
 	g_ptr_array_add(argv, script);
+	g_ptr_array_add(argv, (char *)"--kernel");
+	g_ptr_array_add(argv, (char *)kernel_name);
 	g_ptr_array_add(argv, (char *)"--");
 	for (guint i = 0; i < files->len; i++)
 		g_ptr_array_add(argv, files->pdata[i]);

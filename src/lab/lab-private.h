@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lab-private.h - pieces of `spte lab`, one file each:
- *   lab-paths.c    where the lab scripts and the default payload are
+ *   lab-paths.c    where the lab scripts and the default payload are;
+ *                  no module built for another kernel goes in
  *   lab-prepare.c  run fetch-kernel.sh and mkinitramfs.sh
  *   lab-ctl.c      the control share (command in, exit status out)
  *   lab-qemu.c     QEMU's command line and its supervised run
@@ -25,11 +26,13 @@ struct lab_opts {
 	GPtrArray *files;	/* char *: payload for /opt/spte */
 	gboolean verbose;
 	char *cmdline;		/* extra kernel parameters, NULL if none */
+	char *kernel;		/* lab/kernels name, NULL: the default */
 	char **command;		/* NULL-terminated, at least one word */
 };
 
-/* What fetch-kernel.sh reports (its kernel.env). */
+/* What fetch-kernel.sh reports (its kernel-NAME.env). */
 struct lab_kernel {
+	char *name;		/* the lab/kernels name */
 	char *kver;
 	char *vmlinuz;
 	char *vmlinux;		/* PVH-bootable ELF, NULL if none */
@@ -39,14 +42,16 @@ struct lab_kernel {
 
 /* lab-paths.c */
 char *lab_script_dir(GError **error);
-void lab_default_files(GPtrArray *files, gboolean verbose);
+void lab_default_files(GPtrArray *files, const char *kernel_name,
+		       gboolean verbose);
+gboolean lab_check_modules(GPtrArray *files, const char *kver, GError **error);
 
 /* lab-prepare.c */
-gboolean lab_kernel_fetch(const char *script_dir, struct lab_kernel *kernel,
-			  GError **error);
+gboolean lab_kernel_fetch(const char *script_dir, const char *name,
+			  struct lab_kernel *kernel, GError **error);
 void lab_kernel_clear(struct lab_kernel *kernel);
-char *lab_initramfs_build(const char *script_dir, GPtrArray *files,
-			  GError **error);
+char *lab_initramfs_build(const char *script_dir, const char *kernel_name,
+			  GPtrArray *files, GError **error);
 
 /* lab-ctl.c */
 char *lab_ctl_create(const struct lab_opts *opts, GError **error);
