@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "exec_script.h"
 #include "parse.h"
@@ -257,18 +259,97 @@ static const struct verb *find_verb(const char *name)
 	return NULL;
 }
 
+guint32 spte_kernel_majmin(void)
+{
+	struct utsname u;
+	unsigned int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return SPTE_KMAJMIN(major, minor);
+}
+
+gboolean spte_step_runs_on(const struct spte_step *step, guint32 majmin,
+			   GString *why)
+{
+	guint32 bound;
+	const char *rel;
+
+	if (step->since && majmin < step->since) {
+		bound = step->since;
+		rel = "before";
+	} else if (step->before && majmin >= step->before) {
+		bound = step->before;
+		rel = "not before";
+	} else {
+		return TRUE;
+	}
+	g_string_append_printf(why, "kernel %u.%u is %s %u.%u", majmin >> 16,
+			       majmin & 0xffff, rel, bound >> 16, bound & 0xffff);
+	return FALSE;
+}
+
+/*
+ * "since X.Y:" or "before X.Y:" at the start of @argv: set the bound and
+ * return how many words it took (0 if there is none).
+ */
+static int parse_kernel_bound(char **argv, struct spte_step *step,
+			      GError **error)
+{
+	unsigned int major, minor;
+	char colon, extra;
+	guint32 *bound;
+
+	if (g_strcmp0(argv[0], "since") == 0)
+		bound = &step->since;
+	else if (g_strcmp0(argv[0], "before") == 0)
+		bound = &step->before;
+	else
+		return 0;
+	if (!argv[1] || sscanf(argv[1], "%u.%u%c%c", &major, &minor, &colon,
+			       &extra) != 3 || colon != ':' || !argv[2]) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "expected '%s MAJOR.MINOR: STEP', e.g. '%s 6.9: expect ...'",
+			    argv[0], argv[0]);
+		return -1;
+	}
+	if (*bound) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "'%s' given twice", argv[0]);
+		return -1;
+	}
+	*bound = SPTE_KMAJMIN(major, minor);
+	return 2;
+}
+
 struct spte_step *spte_step_parse(const char *text, guint index,
 				  GError **error)
 {
 	g_auto(GStrv) words = g_strsplit_set(text, " \t", -1);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(spte_step) step = NULL;
+	g_autoptr(spte_step) step = g_new0(struct spte_step, 1);
 	const struct verb *v;
+	int n;
 
 	for (guint i = 0; words[i]; i++)
 		if (words[i][0])
 			g_ptr_array_add(argv, words[i]);
 	g_ptr_array_add(argv, NULL);
+
+	/* at most one of each, in either order */
+	for (int i = 0; i < 2; i++) {
+		n = parse_kernel_bound((char **)argv->pdata, step, error);
+		if (n < 0)
+			return NULL;
+		g_ptr_array_remove_range(argv, 0, n);
+	}
+	if (step->since && step->before && step->since >= step->before) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "'since %u.%u' and 'before %u.%u' leave no kernel",
+			    step->since >> 16, step->since & 0xffff,
+			    step->before >> 16, step->before & 0xffff);
+		return NULL;
+	}
 
 	v = find_verb(argv->pdata[0]);
 	if (!v) {
@@ -277,7 +358,6 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 			    (char *)argv->pdata[0]);
 		return NULL;
 	}
-	step = g_new0(struct spte_step, 1);
 	step->verb = v->name;
 	step->where = v->where;
 	step->needs_mirror = v->where == SPTE_STEP_MIRROR;

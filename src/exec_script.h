@@ -42,7 +42,25 @@ struct spte_step {
 	guint64 count;			/* a number argument: scans, node */
 	GStrv words;			/* the rest of the line (expect) */
 	gboolean needs_mirror;
+	/*
+	 * "since 6.9: STEP" / "before 6.9: STEP": the step runs only on
+	 * kernels >= since and < before, as SPTE_KMAJMIN(major, minor);
+	 * 0 is no bound.  For expectations the kernel really changed.
+	 */
+	guint32 since, before;
 };
+
+#define SPTE_KMAJMIN(major, minor)	((guint32)(major) << 16 | (minor))
+
+/* The running kernel's SPTE_KMAJMIN, from uname(2). */
+guint32 spte_kernel_majmin(void);
+
+/*
+ * Whether @step runs on kernel @majmin; if not, @why gets the reason
+ * ("kernel 6.1 is before 6.9").
+ */
+gboolean spte_step_runs_on(const struct spte_step *step, guint32 majmin,
+			   GString *why);
 
 void spte_step_free(struct spte_step *step);
 typedef struct spte_step spte_step;

@@ -231,6 +231,7 @@ gboolean spte_session_run_step(struct spte_session *s,
 			       const struct spte_step *step, GError **error)
 {
 	g_autoptr(GString) line = g_string_new(NULL);
+	g_autoptr(GString) why = g_string_new(NULL);
 	gint64 t = g_get_monotonic_time();
 
 	if (step->needs_mirror && !s->mirror) {
@@ -240,6 +241,11 @@ gboolean spte_session_run_step(struct spte_session *s,
 		return FALSE;
 	}
 	g_string_append_printf(line, "%-30s ", step->text);
+	if (!spte_step_runs_on(step, spte_kernel_majmin(), why)) {
+		printf("%sskipped: %s\n", line->str, why->str);
+		fflush(stdout);
+		return TRUE;
+	}
 	if (!spte_step_runner(step)(s, step, line, error)) {
 		g_prefix_error(error, "step %u '%s': ", step->index,
 			       step->text);

@@ -103,7 +103,50 @@ static const struct {
 	{ "checksum 0 lots", "PAGES: 'lots' is not a number" },
 	{ "touch 0 1 sideways", "'sideways' is not read|write" },
 	{ "fill 0 1 1; verify 0 1 z", "step 2 'verify 0 1 z'" },
+	{ "since 6.9 fill 0 1 1", "expected 'since MAJOR.MINOR: STEP'" },
+	{ "before 6:", "expected 'before MAJOR.MINOR: STEP'" },
+	{ "since 6.9:", "expected 'since MAJOR.MINOR: STEP'" },
+	{ "since 6.9: since 6.10: fill 0 1 1", "'since' given twice" },
+	{ "since 6.9: before 6.9: fill 0 1 1", "'since 6.9' and 'before 6.9' leave no kernel" },
+	{ "before 6.9: frob", "unknown step 'frob'" },
 };
+
+/* "since X.Y:" and "before X.Y:" bound the kernels a step runs on. */
+static void test_kernel_bounds(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) steps = NULL;
+	g_autoptr(GString) why = g_string_new(NULL);
+	const struct spte_step *s;
+
+	steps = spte_script_parse("since 6.9: fill 0 1 1; before 6.10: fill 0 1 2;"
+				  "before 6.12: since 6.6: fill 0 1 3; fill 0 1 4",
+				  &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(steps->len, ==, 4);
+	s = steps->pdata[0];
+	g_assert_cmpstr(s->verb, ==, "fill");
+	g_assert_cmpstr(s->text, ==, "since 6.9: fill 0 1 1");
+	g_assert_cmphex(s->pattern, ==, 0x0101010101010101ULL);
+	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 9), why));
+	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 12), why));
+	g_assert_false(spte_step_runs_on(s, SPTE_KMAJMIN(6, 1), why));
+	g_assert_cmpstr(why->str, ==, "kernel 6.1 is before 6.9");
+	s = steps->pdata[1];
+	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 1), why));
+	g_string_truncate(why, 0);
+	g_assert_false(spte_step_runs_on(s, SPTE_KMAJMIN(6, 10), why));
+	g_assert_cmpstr(why->str, ==, "kernel 6.10 is not before 6.10");
+	s = steps->pdata[2];
+	g_assert_false(spte_step_runs_on(s, SPTE_KMAJMIN(6, 1), why));
+	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 6), why));
+	g_assert_false(spte_step_runs_on(s, SPTE_KMAJMIN(6, 12), why));
+	s = steps->pdata[3];
+	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(5, 4), why));
+	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(7, 0), why));
+	/* the version order is numeric: 6.10 comes after 6.9 */
+	g_assert_cmpuint(SPTE_KMAJMIN(6, 10), >, SPTE_KMAJMIN(6, 9));
+}
 
 static void test_bad_scripts(void)
 {
@@ -125,5 +168,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/parse/u64", test_u64);
 	g_test_add_func("/parse/script/good", test_script);
 	g_test_add_func("/parse/script/bad", test_bad_scripts);
+	g_test_add_func("/parse/script/kernel-bounds", test_kernel_bounds);
 	return g_test_run();
 }
