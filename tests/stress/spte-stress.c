@@ -1290,7 +1290,7 @@ static void op_map(struct thr *t, const struct profile *p)
 			m.flags = SPTE_MAP_SNAPSHOT | SPTE_MAP_WRITE;
 			break;
 		case 2:
-			m.reserved[0] = rnd(r) | 1;
+			m.reserved = rnd(r) | 1;
 			break;
 		default:
 			bad_range(r, &m.gpa, &m.size);
@@ -1302,7 +1302,7 @@ static void op_map(struct thr *t, const struct profile *p)
 		    OUT_UNLESS_EINVAL, &exp, &normal);
 	if (!EXPECT(normal ? k : K_RO_ARG, err, exp,
 		    "fd %s MAP gpa 0x%llx size 0x%llx flags 0x%llx reserved 0x%llx",
-		    p->f->name, in.gpa, in.size, in.flags, in.reserved[0]))
+		    p->f->name, in.gpa, in.size, in.flags, in.reserved))
 		return;
 	if (normal && err != EINVAL)
 		map_outputs(p->f, &in, &m, err);
@@ -1536,7 +1536,7 @@ static void op_dump(struct thr *t, const struct profile *p)
 			d.flags |= 1ULL << (1 + below(r, 63));
 			break;
 		case 1:
-			d.reserved[0] = rnd(r) | 1;
+			d.reserved = rnd(r) | 1;
 			break;
 		default:	/* a cursor's fields without the cursor */
 			d.flags = 0;
@@ -1572,7 +1572,7 @@ static void op_dump(struct thr *t, const struct profile *p)
 	if (!EXPECT(normal ? k : K_RO_ARG, err, exp,
 		    "fd %s DUMP leaves 0x%llx (%s) count %llu flags 0x%llx start 0x%llx next 0x%llx reserved 0x%llx",
 		    p->f->name, in.leaves, what, in.count, in.flags, in.start,
-		    in.next, in.reserved[0]) || !normal)
+		    in.next, in.reserved) || !normal)
 		return;
 	if (err == E2BIG) {
 		CHECK(C_OUTPUTS, d.needed > in.count && !d.count,

@@ -1,21 +1,24 @@
 #!/bin/sh
 # checkpatch.sh SRCDIR CACHEDIR - host/ and the shared kernel headers must be
-# checkpatch-clean.  checkpatch.pl comes from Debian's linux-source-6.1,
+# checkpatch-clean.  checkpatch.pl comes from Debian's linux-source-6.12, the
+# newest kernel spte_mirror supports (its checks are the strictest),
 # extracted once into CACHEDIR.  TAP output, one test per file.
 set -u
 src=$1
 cache=$2
-tarball=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n1)
+tarball=/usr/src/linux-source-6.12.tar.xz
+[ -f "$tarball" ] || tarball=
+cache=$cache/6.12
 script=$cache/scripts/checkpatch.pl
 
 if [ ! -f "$script" ]; then
 	if [ -z "$tarball" ]; then
 		if [ -n "${CI:-}" ]; then
 			echo "1..1"
-			echo "not ok 1 - linux-source-6.1 is not installed (scripts/deps installs it)"
+			echo "not ok 1 - linux-source-6.12 is not installed (scripts/deps installs it)"
 			exit 1
 		fi
-		echo "1..0 # SKIP no /usr/src/linux-source-*.tar.xz (apt-get install linux-source-6.1)"
+		echo "1..0 # SKIP no /usr/src/linux-source-6.12.tar.xz (apt-get install linux-source-6.12)"
 		exit 0
 	fi
 	mkdir -p "$cache"

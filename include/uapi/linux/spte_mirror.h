@@ -99,7 +99,7 @@ struct spte_mirror_map {
 	__u64 mapped_2m;	/* out: 2M leaves installed */
 	__u64 skipped;		/* out: snapshot: pages not mapped in primary */
 	__u64 retries;		/* out: invalidate-sequence retries */
-	__u64 reserved[1];
+	__u64 reserved;		/* in: 0 */
 };
 
 /* SPTE_MIRROR_UNMAP: zap a GPA range from the table */
@@ -152,7 +152,7 @@ struct spte_mirror_dump {
 	__u64 seq;		/* out: invalidate sequence of the snapshot */
 	__u64 start;		/* in (CURSOR): first GPA to dump */
 	__u64 next;		/* out (CURSOR): GPA to continue at, or NONE */
-	__u64 reserved[1];
+	__u64 reserved;		/* in: 0 */
 };
 
 /* SPTE_MIRROR_LOG_CONFIG */
