@@ -2,11 +2,13 @@
 # fetch-kernel.sh - put one of Debian's stock kernels for the lab VM, and the
 # headers to build spte_mirror.ko against it, into a cache.
 #
-# usage: fetch-kernel.sh [--headers-only] [NAME]
-#        fetch-kernel.sh --list
+# usage: fetch-kernel.sh [--headers-only [--cached]] [NAME]
+#        fetch-kernel.sh --list | --list-on-demand
 #
-# NAME is a line of lab/kernels (default: its first).  The lab VM boots the
-# kernel behind that line's meta package.  Nothing is installed on the host:
+# NAME is a line of lab/kernels (default: its first).  A "deb" kernel is
+# the one behind that line's meta package; a "build" kernel is built from
+# Debian's kernel source by build-kernel.sh, once, on demand (the debug
+# kernel).  For a deb kernel nothing is installed on the host:
 # the image, linux-headers-<kver>, its -common part and its linux-kbuild are
 # downloaded and extracted into the cache, so the host keeps its own kernel
 # and boot loader untouched (installing 6.12's headers package would pull
@@ -21,7 +23,10 @@
 #   SPTE_LAB_HEADERS=<cache>/kernel/<kver>/headers/usr/src/linux-headers-<kver>
 #   SPTE_LAB_VMLINUX=<cache>/kernel/<kver>/boot/vmlinux-<kver>  (may be empty)
 # --headers-only fetches just the headers and prints their directory (what
-# meson needs at configure time); --list prints the names.
+# meson needs at configure time); with --cached it only answers from the
+# cache, failing at once if they are not there.  --list prints the names
+# of the deb kernels (the lab's default set), --list-on-demand the others.
+# For a build kernel, SPTE_LAB_HEADERS is its build tree.
 #
 # Idempotent: a second run only checks that the recorded files still exist.
 # SPTE_LAB_REFRESH=1 re-resolves the meta package (e.g. after a Debian
@@ -37,16 +42,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 kernels=$here/kernels
 [ -r "$kernels" ] || die "$kernels missing"
 
-# lab/kernels without comments: "NAME META" lines.
+# lab/kernels without comments: "NAME KIND ARGS..." lines.
 kernel_lines() {
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$kernels"
 }
 
-headers_only=
+headers_only= cached_only=
 while [ $# -gt 0 ]; do
 	case $1 in
-	--list) kernel_lines | awk '{ print $1 }'; exit 0 ;;
+	--list) kernel_lines | awk '$2 == "deb" { print $1 }'; exit 0 ;;
+	--list-on-demand) kernel_lines | awk '$2 != "deb" { print $1 }'; exit 0 ;;
 	--headers-only) headers_only=1; shift ;;
+	--cached) cached_only=1; shift ;;
 	-h|--help) sed -n '2,/^set -eu/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
@@ -54,9 +61,16 @@ while [ $# -gt 0 ]; do
 done
 [ $# -le 1 ] || die "one kernel name at most"
 name=${1:-$(kernel_lines | awk 'NR == 1 { print $1 }')}
-meta=$(kernel_lines | awk -v n="$name" '$1 == n { print $2 }')
-[ -n "$meta" ] ||
+line=$(kernel_lines | awk -v n="$name" '$1 == n')
+[ -n "$line" ] ||
 	die "unknown lab kernel '$name' (known: $(kernel_lines | awk '{ print $1 }' | paste -sd, - | sed 's/,/, /g'))"
+# shellcheck disable=SC2086 # the line's words
+set -- $line
+kind=$2 meta=$3 fragment=${4:-}
+case $kind in
+deb|build) ;;
+*) die "$kernels: kernel $name has unknown kind '$kind' (deb or build)" ;;
+esac
 
 mkdir -p "$cache" || die "cannot create cache dir $cache"
 envfile=$cache/kernel-$name.env
@@ -142,7 +156,38 @@ if [ -z "${SPTE_LAB_REFRESH:-}" ] && [ -r "$envfile" ]; then
 	fi
 fi
 
+if [ -n "$cached_only" ]; then
+	die "lab kernel $name is not in the cache yet (run: lab/fetch-kernel.sh $name)"
+fi
 [ -n "$headers_only" ] || need_tools
+
+# write_env KVER ROOT HEADERS VMLINUX: record and print the answer.
+write_env() {
+	tmpenv=$envfile.tmp.$$
+	{
+		echo "SPTE_LAB_NAME=$name"
+		echo "SPTE_LAB_KVER=$1"
+		echo "SPTE_LAB_VMLINUZ=$2/boot/vmlinuz-$1"
+		echo "SPTE_LAB_MODDIR=$2/lib/modules/$1"
+		echo "SPTE_LAB_HEADERS=$3"
+		echo "SPTE_LAB_VMLINUX=$4"
+	} >"$tmpenv"
+	mv "$tmpenv" "$envfile"
+	say "lab kernel $name: $1 ready in $2"
+	print_env
+}
+
+if [ "$kind" = build ]; then
+	root=$cache/kernel/$name
+	kver=$("$here/build-kernel.sh" "$meta" "$fragment" "$root") ||
+		die "building lab kernel $name failed"
+	if [ -n "$headers_only" ]; then
+		echo "$root/build"
+		exit 0
+	fi
+	write_env "$kver" "$root" "$root/build" "$root/boot/vmlinux-$kver"
+	exit 0
+fi
 
 # depends PKG PATTERN: the first dependency of PKG matching PATTERN.
 depends() {
@@ -251,15 +296,4 @@ if [ ! -s "$vmlinux" ]; then
 	extract_vmlinux "$root/boot/vmlinuz-$kver" "$vmlinux" || vmlinux=
 fi
 
-tmpenv=$envfile.tmp.$$
-cat >"$tmpenv" <<EOF
-SPTE_LAB_NAME=$name
-SPTE_LAB_KVER=$kver
-SPTE_LAB_VMLINUZ=$root/boot/vmlinuz-$kver
-SPTE_LAB_MODDIR=$root/lib/modules/$kver
-SPTE_LAB_HEADERS=$headers
-SPTE_LAB_VMLINUX=$vmlinux
-EOF
-mv "$tmpenv" "$envfile"
-say "lab kernel $name: $kver ready in $root"
-print_env
+write_env "$kver" "$root" "$headers" "$vmlinux"

@@ -305,9 +305,9 @@ static gboolean mirror_page_has(const struct page_view *v,
 	if (g_str_equal(p->name, "ro"))
 		return !(e & SPTE_EPT_W);
 	if (g_str_equal(p->name, "rw"))
-		return e & SPTE_EPT_W;
+		return !!(e & SPTE_EPT_W);
 	if (g_str_equal(p->name, "young"))
-		return e & SPTE_EPT_A;
+		return !!(e & SPTE_EPT_A);
 	if (g_str_equal(p->name, "old"))
 		return !(e & SPTE_EPT_A);
 	if (g_str_equal(p->name, "primary"))
@@ -340,7 +340,7 @@ static gboolean primary_page_has(const struct spte_primary_page *pg,
 		       pg->node == (int)p->node;
 	for (guint i = 0; i < G_N_ELEMENTS(primary_flags); i++)
 		if (g_str_equal(p->name, primary_flags[i].name))
-			return pg->flags & primary_flags[i].flag;
+			return !!(pg->flags & primary_flags[i].flag);
 	g_assert_not_reached();
 }
 
@@ -431,9 +431,10 @@ static gboolean expect_pages(struct spte_session *s,
 		} else {
 			/* the first page that breaks the rule */
 			for (i = 0; i < step->pages; i++) {
-				gboolean has = mirror ?
+				/* flag tests return the bit: make it 0 or 1 */
+				gboolean has = !!(mirror ?
 					mirror_page_has(&view[i], &prim[i], &p) :
-					primary_page_has(&prim[i], &p);
+					primary_page_has(&prim[i], &p));
 
 				if (has == p.negated)
 					break;
@@ -453,6 +454,10 @@ static gboolean expect_pages(struct spte_session *s,
 		describe_mirror(view, step->pages, why);
 	else
 		describe_primary(prim, step->pages, why);
+	if (!mirror && spte_primary_ksm_note() &&
+	    (g_strv_contains((const char *const *)step->words, "ksm") ||
+	     g_strv_contains((const char *const *)step->words, "!ksm")))
+		g_string_append_printf(why, " (%s)", spte_primary_ksm_note());
 	spte_mirror_table_free(t);
 	spte_session_check(s, step, passed, line, "%s", why->str);
 	return TRUE;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -124,6 +125,58 @@ static guint32 kpf_to_flags(guint64 kpf)
 	if (kpf & (1ULL << KPF_IDLE))
 		f |= SPTE_PRIMARY_IDLE;
 	return f;
+}
+
+/*
+ * Whether KPF_KSM can be believed.  Debian's 6.12 (stable_page_flags() in
+ * fs/proc/page.c, as converted to folios) tests `mapping &
+ * PAGE_MAPPING_KSM`, which every anonymous page passes, since
+ * PAGE_MAPPING_KSM is PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE.  Asked once:
+ * a private page of our own, never offered to KSM, must not be KSM.
+ */
+/* Read one u64 at @index of /proc/@file; FALSE if it cannot be read. */
+static gboolean read_u64_at(const char *file, guint64 index, guint64 *v)
+{
+	gsize got = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	gboolean ok;
+
+	if (fd < 0)
+		return FALSE;
+	ok = pread_full(fd, v, sizeof(*v), index * sizeof(*v), &got) &&
+	     got == sizeof(*v);
+	close(fd);
+	return ok;
+}
+
+static gboolean kpf_ksm_is_reliable(void)
+{
+	static int reliable = -1;
+	guint64 pm, kpf;
+	volatile char *page;
+
+	if (reliable >= 0)
+		return reliable;
+	reliable = 1;
+	page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return reliable;
+	page[0] = 1;
+	if (read_u64_at("/proc/self/pagemap", (guintptr)page >> PAGE_SHIFT,
+			&pm) && (pm & PM_PRESENT) && (pm & PM_PFN_MASK) &&
+	    read_u64_at("/proc/kpageflags", pm & PM_PFN_MASK, &kpf) &&
+	    (kpf & (1ULL << KPF_ANON)) && (kpf & (1ULL << KPF_KSM)))
+		reliable = 0;
+	munmap((void *)page, PAGE_SIZE);
+	return reliable;
+}
+
+const char *spte_primary_ksm_note(void)
+{
+	return kpf_ksm_is_reliable() ? NULL :
+		"this kernel's kpageflags sets KPF_KSM on every anonymous "
+		"page; ksm here means KPF_KSM and not exclusive";
 }
 
 /*
@@ -251,6 +304,14 @@ gboolean spte_primary_read(const void *hva, guint64 pages,
 			p->flags |= SPTE_PRIMARY_SOFT_DIRTY;
 	}
 	read_kpageflags(out, pages);
+	/*
+	 * A merged KSM page is mapped by each page that shares it, so never
+	 * exclusive; what is exclusive cannot be KSM, whatever KPF_KSM says.
+	 */
+	if (!kpf_ksm_is_reliable())
+		for (guint64 i = 0; i < pages; i++)
+			if (out[i].flags & SPTE_PRIMARY_EXCLUSIVE)
+				out[i].flags &= ~SPTE_PRIMARY_KSM;
 	read_nodes(hva, out, pages);
 	return TRUE;
 }

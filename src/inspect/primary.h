@@ -61,4 +61,10 @@ const char *spte_primary_flag_name(guint32 flag);
  */
 char *spte_primary_format(const struct spte_primary_page *p);
 
+/*
+ * NULL, or one line saying why SPTE_PRIMARY_KSM is only an approximation
+ * on this kernel (its kpageflags cannot tell KSM pages apart).
+ */
+const char *spte_primary_ksm_note(void);
+
 #endif

@@ -360,6 +360,13 @@ void spte_view3_format(struct spte_vm *vm,
 		i += n;
 	}
 	print_rows(rows, out);
+	for (guint64 i = 0; i < pages; i++) {
+		if ((v[i].p.flags & SPTE_PRIMARY_KSM) && spte_primary_ksm_note()) {
+			g_string_append_printf(out, "  note: %s\n",
+					       spte_primary_ksm_note());
+			break;
+		}
+	}
 	format_stats(vm, out);
 	format_trace(trace, gpa, (guintptr)hva, len, out);
 }
