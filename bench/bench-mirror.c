@@ -212,6 +212,15 @@ static void table_overhead(struct spte_mirror *m, struct overhead *o)
 	spte_mirror_table_free(t);
 }
 
+/*
+ * "figure: KEY VALUE UNIT": one line per headline figure, so runs on
+ * several lab kernels can be put side by side (bench/mirror-kernels.sh).
+ */
+static void figure(const char *key, double value, const char *unit)
+{
+	printf("figure: %s %.4g %s\n", key, value, unit);
+}
+
 static void print_overhead(const char *what, const struct overhead *o,
 			   double ept_pct)
 {
@@ -248,6 +257,7 @@ static void bench_overhead(void)
 	table_overhead(m, &o);
 	print_overhead("4K (MADV_NOHUGEPAGE, MAP NO_HUGE)", &o,
 		       100.0 / 512);
+	figure("table-memory-4k", o.pct, "%");
 	spte_mirror_close(m);
 
 	/* 2M: THP-backed, MAP without NO_HUGE */
@@ -272,6 +282,7 @@ static void bench_overhead(void)
 	}
 	table_overhead(m, &o);
 	print_overhead("2M (MADV_HUGEPAGE, THP)", &o, 100.0 / 512 / 512);
+	figure("table-memory-2m", o.pct, "%");
 	printf("    (THP enabled: %s)\n", thp);
 	spte_mirror_close(m);
 	munmap(p, size);
@@ -325,6 +336,7 @@ static void bench_dump(void)
 	       "(%.0f ns/leaf)\n", nr, nr * sizeof(*buf) >> 20, reps,
 	       s.median / 1e3, s.min / 1e3, s.max / 1e3, s.median * 1e3 / nr);
 	dump_median = s.median;
+	figure("dump-1g-one-ioctl", s.median / 1e3, "ms");
 
 	/* the client's way: SPTE_DUMP_CURSOR batches of 4096 leaves */
 	for (int i = 0; i < reps; i++) {
@@ -356,6 +368,7 @@ static void bench_dump(void)
 	printf("  SPTE_DUMP_CURSOR, %llu ioctls of 4096 leaves: median %.2f ms"
 	       "  min %.2f  max %.2f\n", (nr + 4095) / 4096, s.median / 1e3,
 	       s.min / 1e3, s.max / 1e3);
+	figure("dump-1g-cursor", s.median / 1e3, "ms");
 
 	/* the same bytes by memcpy, in the same run: the bandwidth bound */
 	{
@@ -372,6 +385,7 @@ static void bench_dump(void)
 		       "runs at %.1f %% of memcpy bandwidth (target >= 25 %%)\n",
 		       nr * sizeof(*buf) >> 20, s.median / 1e3,
 		       100.0 * s.median / dump_median);
+		figure("dump-vs-memcpy", 100.0 * s.median / dump_median, "%");
 		g_free(src);
 	}
 	spte_mirror_close(m);
@@ -553,6 +567,22 @@ static void bench_invalidate(void)
 		       s[CFG_KVM].median / s[CFG_PLAIN].median,
 		       s[CFG_MIRROR].median / s[CFG_PLAIN].median,
 		       s[CFG_MIRROR].median / s[CFG_KVM].median);
+		{
+			static const char *const keys[OP_NR] = {
+				"munmap", "mprotect"
+			};
+			g_autofree char *a = g_strdup_printf("%s-a-plain", keys[o]);
+			g_autofree char *b = g_strdup_printf("%s-b-kvm", keys[o]);
+			g_autofree char *c = g_strdup_printf("%s-c-mirror", keys[o]);
+			g_autofree char *ca = g_strdup_printf("%s-ratio-c/a", keys[o]);
+			g_autofree char *cb = g_strdup_printf("%s-ratio-c/b", keys[o]);
+
+			figure(a, s[CFG_PLAIN].median / 1e3, "ms");
+			figure(b, s[CFG_KVM].median / 1e3, "ms");
+			figure(c, s[CFG_MIRROR].median / 1e3, "ms");
+			figure(ca, s[CFG_MIRROR].median / s[CFG_PLAIN].median, "x");
+			figure(cb, s[CFG_MIRROR].median / s[CFG_KVM].median, "x");
+		}
 		for (int c = 0; c < CFG_NR; c++)
 			g_free(t[o][c]);
 	}
