@@ -230,6 +230,12 @@ int spte_cmd_lab(int argc, char **argv)
 
 	t0 = g_get_monotonic_time();
 	script_dir = lab_script_dir(&error);
+	if (script_dir && opts.kernel &&
+	    !lab_kernel_known(script_dir, opts.kernel, &error)) {
+		g_printerr("spte lab: %s\n", error->message);
+		lab_opts_clear(&opts);
+		return SPTE_LAB_EXIT_USAGE;
+	}
 	if (!script_dir ||
 	    !lab_kernel_fetch(script_dir, opts.kernel, &kernel, &error) ||
 	    !lab_payload(&opts, &kernel, &error) ||

@@ -38,6 +38,37 @@ void lab_kernel_clear(struct lab_kernel *k)
 	g_clear_pointer(&k->headers, g_free);
 }
 
+/*
+ * Whether @name is a lab kernel (lab/kernels, by fetch-kernel.sh's
+ * --list and --list-on-demand); if not, @error names the known ones.
+ */
+gboolean lab_kernel_known(const char *script_dir, const char *name,
+			  GError **error)
+{
+	g_autofree char *script = g_build_filename(script_dir, "fetch-kernel.sh", NULL);
+	const char *deb[] = { script, "--list", NULL };
+	const char *built[] = { script, "--list-on-demand", NULL };
+	g_autofree char *a = run_script(deb, error);
+	g_autofree char *b = a ? run_script(built, error) : NULL;
+	g_auto(GStrv) names = NULL;
+	g_autofree char *known = NULL;
+
+	if (!b)
+		return FALSE;
+	g_strchomp(a);
+	g_strchomp(b);
+	known = g_strconcat(a, *b ? "\n" : "", b, NULL);
+	names = g_strsplit(known, "\n", -1);
+	if (g_strv_contains((const char *const *)names, name))
+		return TRUE;
+	g_free(known);
+	known = g_strjoinv(", ", names);
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+		    "lab kernel '%s' (--kernel, or $SPTE_LAB_KERNEL) is not in lab/kernels, which has %s",
+		    name, known);
+	return FALSE;
+}
+
 /* @name: a lab/kernels name, NULL for the default (the script's first). */
 gboolean lab_kernel_fetch(const char *script_dir, const char *name,
 			  struct lab_kernel *k, GError **error)
