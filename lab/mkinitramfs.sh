@@ -31,8 +31,10 @@ busybox=${SPTE_LAB_BUSYBOX:-/bin/busybox}
 init=$here/init
 
 # Modules every lab boot needs: virtio PCI transport and 9p for the shares,
-# KVM for the nested guests, zram for the reclaim/swap scenarios.
-kmods="virtio_pci 9pnet_virtio 9p kvm_amd zram ${SPTE_LAB_KMODS:-}"
+# KVM for the nested guests (kvm_amd for SVM: TCG, or KVM on AMD; kvm_intel
+# for VMX: KVM on Intel; init loads the one the CPU offers), zram for the
+# reclaim/swap scenarios.
+kmods="virtio_pci 9pnet_virtio 9p kvm_amd kvm_intel zram ${SPTE_LAB_KMODS:-}"
 
 files=
 while [ $# -gt 0 ]; do

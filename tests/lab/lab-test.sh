@@ -47,12 +47,16 @@ exit)
 		[ "$(wc -l <"$out"):$(tail -n1 "$out")" = 5000:5000 ]
 	;;
 kvm)
+	# kvm_amd (SVM: TCG, or KVM on AMD) or kvm_intel (VMX: KVM on Intel)
 	echo "1..3"
-	run --share "$share" -- sh -c \
-		'cat /sys/module/kvm_amd/parameters/npt; [ -c /dev/kvm ] && echo dev-kvm-present'
+	run --share "$share" -- sh -c '
+		for p in kvm_amd/parameters/npt kvm_intel/parameters/ept; do
+			[ -r "/sys/module/$p" ] && echo "$p=$(cat "/sys/module/$p")"
+		done
+		[ -c /dev/kvm ] && echo dev-kvm-present'
 	check "lab exits 0" [ "$rc" = 0 ]
-	check "kvm_amd loaded with nested paging (npt=Y)" \
-		grep -qx '[Y1]' "$out"
+	check "kvm_amd or kvm_intel loaded with nested paging (npt or ept Y)" \
+		grep -Eqx 'kvm_(amd/parameters/npt|intel/parameters/ept)=[Y1]' "$out"
 	check "/dev/kvm exists inside" grep -qx dev-kvm-present "$out"
 	;;
 share)
