@@ -36,6 +36,7 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	g_autofree char *mem = NULL;
 	g_autofree char *share = NULL;
 	g_autofree char *kernel = NULL;
+	g_autofree char *accel = NULL;
 	g_auto(GStrv) add = NULL;
 	g_auto(GStrv) cmdline = NULL;
 	g_auto(GStrv) rest = NULL;
@@ -61,6 +62,9 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 		{ "kernel", 'k', 0, G_OPTION_ARG_STRING, &kernel,
 		  "Lab kernel: a name from lab/kernels (default $SPTE_LAB_KERNEL, else the first)",
 		  "NAME" },
+		{ "accel", 0, 0, G_OPTION_ARG_STRING, &accel,
+		  "kvm (-cpu host, needs nested KVM on the host), tcg (-cpu max) or auto: kvm where the host allows it (default)",
+		  "auto|kvm|tcg" },
 		{ "cmdline", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cmdline,
 		  "Append ARGS to the lab kernel's command line; repeatable",
 		  "ARGS" },
@@ -74,12 +78,14 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 
 	ctx = g_option_context_new("- run a command inside the lab VM");
 	g_option_context_set_summary(ctx,
-		"Boots a Debian stock kernel (--kernel) under QEMU TCG (-cpu max: SVM with nested\n"
-		"paging, so kvm_amd loads inside), shares DIR read-write, runs COMMAND\n"
-		"there and exits with its status.  123: the lab kernel reported a BUG,\n"
-		"WARNING, Oops, lockup or stall (its log is kept); 124: --timeout hit;\n"
-		"125: the VM died before reporting a status; 126: the lab could not be\n"
-		"started.");
+		"Boots a Debian stock kernel (--kernel) under QEMU: on KVM with -cpu host\n"
+		"where the host runs nested guests, else on TCG with -cpu max (--accel);\n"
+		"either offers SVM or VMX with nested paging, so kvm_amd or kvm_intel\n"
+		"loads inside.  Shares DIR read-write, runs COMMAND there and exits with\n"
+		"its status.  2: bad options; 123: the lab kernel reported a BUG, WARNING,\n"
+		"Oops, lockup or stall (its log is kept); 124: --timeout hit; 125: the VM\n"
+		"died before reporting a status; 126: the lab could not be started (also\n"
+		"--accel kvm on a host without nested KVM).");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	/* Options end at the command, so `spte lab sh -c ...` keeps its -c. */
 	g_option_context_set_strict_posix(ctx, TRUE);
@@ -115,6 +121,8 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 			    numa, LAB_MAX_NUMA);
 		return FALSE;
 	}
+	if (accel && !lab_accel_parse(accel, &o->accel, error))
+		return FALSE;
 	if (timeout < 1) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--timeout %d must be at least 1 second", timeout);
@@ -190,6 +198,22 @@ static int check_kernel_log(const char *ctl_dir, int status)
 	return SPTE_LAB_EXIT_KERNEL;
 }
 
+/*
+ * --accel auto or kvm becomes KVM or TCG here, before anything is fetched
+ * or built, so that --accel kvm on a host that cannot fails at once.
+ * $SPTE_LAB_HOST_ROOT stands in for / while probing, for tests.
+ */
+static gboolean resolve_accel(struct lab_opts *o, char **why, GError **error)
+{
+	struct lab_host_facts facts;
+	gboolean ok;
+
+	lab_host_probe(g_getenv("SPTE_LAB_HOST_ROOT"), &facts);
+	ok = lab_accel_choose(o->accel, &facts, &o->accel, why, error);
+	lab_host_facts_clear(&facts);
+	return ok;
+}
+
 /* The default files for this kernel first, then --add's; all checked. */
 static gboolean lab_payload(struct lab_opts *o, const struct lab_kernel *k,
 			    GError **error)
@@ -214,6 +238,9 @@ int spte_cmd_lab(int argc, char **argv)
 	g_autofree char *script_dir = NULL;
 	g_autofree char *initrd = NULL;
 	g_autofree char *ctl_dir = NULL;
+	g_autofree char *accel_why = NULL;
+	g_autofree char *qemu_cmdline = NULL;
+	g_autofree char *klog_head = NULL;
 	g_autoptr(GPtrArray) qemu_argv = NULL;
 	g_autoptr(LabConsole) con = NULL;
 	enum lab_run_end end;
@@ -236,6 +263,15 @@ int spte_cmd_lab(int argc, char **argv)
 		lab_opts_clear(&opts);
 		return SPTE_LAB_EXIT_USAGE;
 	}
+	/* after the usage checks: a bad --kernel is 2 whatever the host */
+	if (!resolve_accel(&opts, &accel_why, &error)) {
+		g_printerr("spte lab: %s\n", error->message);
+		goto out;
+	}
+	if (opts.verbose)
+		g_printerr("spte lab: accel %s (%s)\n", lab_accel_name(opts.accel),
+			   accel_why);
+
 	if (!script_dir ||
 	    !lab_kernel_fetch(script_dir, opts.kernel, &kernel, &error) ||
 	    !lab_payload(&opts, &kernel, &error) ||
@@ -247,13 +283,22 @@ int spte_cmd_lab(int argc, char **argv)
 		g_printerr("spte lab: %s\n", error->message);
 		goto out;
 	}
+	qemu_cmdline = g_strjoinv(" ", (char **)qemu_argv->pdata);
+	/* A kept log must say how the lab ran: QEMU appends to these lines. */
+	klog_head = g_strdup_printf("spte lab: accel %s (%s)\n"
+				    "spte lab: kernel %s (%s)\n"
+				    "spte lab: %s\n",
+				    lab_accel_name(opts.accel), accel_why,
+				    kernel.name, kernel.kver, qemu_cmdline);
+	if (!lab_klog_start(ctl_dir, klog_head, &error)) {
+		g_printerr("spte lab: %s\n", error->message);
+		goto out;
+	}
 	if (opts.verbose) {
-		g_autofree char *cmdline = g_strjoinv(" ", (char **)qemu_argv->pdata);
-
 		g_printerr("spte lab: kernel %s (%s), initramfs %s, prepared in %.2f s\n",
 			   kernel.name, kernel.kver, initrd,
 			   (g_get_monotonic_time() - t0) / 1e6);
-		g_printerr("spte lab: %s\n", cmdline);
+		g_printerr("spte lab: %s\n", qemu_cmdline);
 	}
 
 	fflush(stdout);

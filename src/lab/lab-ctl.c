@@ -34,6 +34,9 @@ char *lab_ctl_create(const struct lab_opts *opts, GError **error)
 
 	append_assign(env, "SPTE_LAB_WORKDIR", opts->share);
 	append_assign(env, "SPTE_LAB_VERBOSE", opts->verbose ? "1" : "0");
+	/* for the command too: timings under TCG and under KVM differ */
+	append_assign(env, "SPTE_LAB_ACCEL", lab_accel_name(opts->accel));
+	g_string_append(env, "export SPTE_LAB_ACCEL\n");
 	if (term && *term) {
 		append_assign(env, "TERM", term);
 		g_string_append(env, "export TERM\n");

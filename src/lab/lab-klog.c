@@ -3,7 +3,8 @@
  * lab-klog.c - the lab kernel's log, on a serial port of its own.
  *
  * ttyS0 carries the command; the kernel prints everything (loglevel=8) to
- * ttyS1, which QEMU writes to "kernel.log" in the control directory.  So the
+ * ttyS1, which QEMU appends to "kernel.log" in the control directory, after
+ * spte lab's lines on how the lab ran (accel, kernel, QEMU).  So the
  * command's output stays clean while nothing the kernel said is lost, and
  * after the run the log is scanned for splats: a command that printed PASS
  * on a kernel that WARNed or soft-locked has still failed.
@@ -27,6 +28,13 @@ const char lab_klog_params[] =
 char *lab_klog_path(const char *ctl_dir)
 {
 	return g_build_filename(ctl_dir, LAB_KLOG_NAME, NULL);
+}
+
+gboolean lab_klog_start(const char *ctl_dir, const char *text, GError **error)
+{
+	g_autofree char *path = lab_klog_path(ctl_dir);
+
+	return g_file_set_contents(path, text, -1, error);
 }
 
 /*

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lab-private.h - pieces of `spte lab`, one file each:
+ *   lab-accel.c    KVM where the host runs nested guests, else TCG
  *   lab-paths.c    where the lab scripts and the default payload are;
  *                  no module built for another kernel goes in
  *   lab-prepare.c  run fetch-kernel.sh and mkinitramfs.sh
@@ -17,6 +18,12 @@
 
 #define LAB_EXIT_MARKER "SPTE-LAB-EXIT="
 
+enum lab_accel {
+	LAB_ACCEL_AUTO,		/* KVM if the host runs nested guests, else TCG */
+	LAB_ACCEL_KVM,		/* -accel kvm -cpu host */
+	LAB_ACCEL_TCG,		/* -accel tcg,thread=single -cpu max */
+};
+
 struct lab_opts {
 	guint64 mem_bytes;
 	int cpus;
@@ -27,6 +34,7 @@ struct lab_opts {
 	gboolean verbose;
 	char *cmdline;		/* extra kernel parameters, NULL if none */
 	char *kernel;		/* lab/kernels name, NULL: the default */
+	enum lab_accel accel;	/* --accel; after lab_accel_choose() KVM or TCG */
 	char **command;		/* NULL-terminated, at least one word */
 };
 
@@ -39,6 +47,31 @@ struct lab_kernel {
 	char *moddir;
 	char *headers;
 };
+
+/* lab-accel.c: what the host offers, read by lab_host_probe() */
+#define LAB_KVM_MODULES 2
+struct lab_nested_param {
+	const char *module;	/* kvm_intel or kvm_amd */
+	char *path;		/* its parameters/nested under the root */
+	char *value;		/* stripped; NULL if it cannot be read */
+};
+struct lab_host_facts {
+	struct lab_nested_param nested[LAB_KVM_MODULES];
+	char *dev_kvm;		/* dev/kvm under the root */
+	int dev_kvm_errno;	/* 0: it opens read-write */
+};
+const char *lab_accel_name(enum lab_accel accel);
+gboolean lab_accel_parse(const char *s, enum lab_accel *accel, GError **error);
+/* @root stands in for /: NULL or "" is the real host. */
+void lab_host_probe(const char *root, struct lab_host_facts *f);
+void lab_host_facts_clear(struct lab_host_facts *f);
+/*
+ * Pure: the accelerator for @want on a host with @f, KVM or TCG, and in
+ * @why the grounds, paths and values included.  FALSE only for
+ * LAB_ACCEL_KVM on a host that cannot, @error naming what is missing.
+ */
+gboolean lab_accel_choose(enum lab_accel want, const struct lab_host_facts *f,
+			  enum lab_accel *chosen, char **why, GError **error);
 
 /* lab-paths.c */
 char *lab_script_dir(GError **error);
@@ -64,6 +97,8 @@ void lab_ctl_remove(const char *ctl_dir);
 #define LAB_KLOG_NAME "kernel.log"
 extern const char lab_klog_params[];
 char *lab_klog_path(const char *ctl_dir);
+/* Start the log with @text; QEMU appends the kernel's. */
+gboolean lab_klog_start(const char *ctl_dir, const char *text, GError **error);
 char *lab_klog_find_splat(const char *path, GString *excerpt);
 
 /* lab-console.c */

@@ -3,10 +3,12 @@
  * lab-qemu.c - QEMU's command line and a supervised run of it.
  *
  * The machine is the plainest that does the job: TCG with -cpu max (whose
- * SVM+NPT is what lets kvm_amd load inside), the default "pc" machine with
- * -nodefaults so no VGA/NIC/IDE is probed, the kernel and initramfs passed
- * directly, two 9p shares, the first serial port (the command) on our
- * stdout and the second (the kernel log) in the control directory.
+ * SVM+NPT is what lets kvm_amd load inside), or where the host runs nested
+ * guests KVM with -cpu host (its SVM or VMX, for kvm_amd or kvm_intel; see
+ * lab-accel.c); the default "pc" machine with -nodefaults so no
+ * VGA/NIC/IDE is probed, the kernel and initramfs passed directly, two 9p
+ * shares, the first serial port (the command) on our stdout and the second
+ * (the kernel log) in the control directory.
  *
  * TCG runs single-threaded, all vCPUs on one host thread.  With QEMU 7.2's
  * default multi-threaded TCG, a lab kernel patching its own text
@@ -95,10 +97,24 @@ GPtrArray *lab_qemu_argv(const struct lab_opts *opts,
 	}
 
 	add(argv, qemu_path);
-	add(argv, "-accel");
-	add(argv, "tcg,thread=single");
-	add(argv, "-cpu");
-	add(argv, "max");
+	switch (opts->accel) {
+	case LAB_ACCEL_KVM:
+		add(argv, "-accel");
+		add(argv, "kvm");
+		add(argv, "-cpu");
+		add(argv, "host");
+		break;
+	case LAB_ACCEL_TCG:
+		add(argv, "-accel");
+		add(argv, "tcg,thread=single");
+		add(argv, "-cpu");
+		add(argv, "max");
+		break;
+	case LAB_ACCEL_AUTO:
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "QEMU's command line needs --accel auto decided first (lab_accel_choose)");
+		return NULL;
+	}
 	add(argv, "-M");
 	add(argv, "pc");
 	add(argv, "-smp");
@@ -152,8 +168,9 @@ GPtrArray *lab_qemu_argv(const struct lab_opts *opts,
 		add(argv, "-serial");
 		add(argv, "stdio");
 	}
+	/* appended to: the log starts with spte lab's own lines (lab-cmd.c) */
 	add(argv, "-chardev");
-	addf(argv, "file,id=lab-klog,path=%s", klog_esc);
+	addf(argv, "file,id=lab-klog,path=%s,append=on", klog_esc);
 	add(argv, "-serial");
 	add(argv, "chardev:lab-klog");
 

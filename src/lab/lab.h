@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lab.h - the `spte lab` subcommand: run a command inside a disposable VM
- * that boots Debian's stock kernel under QEMU TCG, where kvm_amd loads with
+ * that boots Debian's stock kernel under QEMU (KVM where the host runs
+ * nested guests, TCG elsewhere), where kvm_amd or kvm_intel loads with
  * nested paging and spte_mirror.ko can be inserted.
  */
 #ifndef SPTE_LAB_H
@@ -17,7 +18,8 @@ enum {
 	SPTE_LAB_EXIT_KERNEL = 123,	/* the lab kernel BUG/WARN/Oops/locked up */
 	SPTE_LAB_EXIT_TIMEOUT = 124,	/* --timeout expired, QEMU killed */
 	SPTE_LAB_EXIT_NO_STATUS = 125,	/* the VM ended without reporting */
-	SPTE_LAB_EXIT_SETUP = 126,	/* kernel, initramfs or QEMU failed */
+	SPTE_LAB_EXIT_SETUP = 126,	/* kernel, initramfs or QEMU failed, or
+					 * --accel kvm on a host without nested KVM */
 };
 
 /*

@@ -1,10 +1,11 @@
 #!/bin/sh
 # lab-test.sh SPTE CASE - one lab VM check, reported as TAP.
 #
-# Each case boots the lab VM (a few seconds under TCG) through `spte lab`
+# Each case boots the lab VM (seconds under TCG) through `spte lab`
 # and checks one property from the host side.
 # QEMU missing: a skip off CI, a failure under CI (see tap.sh).  /dev/kvm
-# on the host is not needed at all: the lab runs on TCG.
+# on the host is not needed: the lab runs on TCG where the host's KVM has
+# no nested virtualization, and the cases pass on either.
 set -u
 
 spte=$1
@@ -246,6 +247,71 @@ tracepoint-toggle)
 	check "tracepoints toggled throughout (rounds: ${rounds:-?})" \
 		[ "${rounds:-0}" -ge 20 ]
 	check "every toggle was accepted" sh -c "! grep -q toggle-failed '$out'"
+	;;
+accel)
+	# --accel.  KVM cannot run here, so a fake host (SPTE_LAB_HOST_ROOT:
+	# kvm_amd's nested parameter and a dev/kvm that opens) and a stand-in
+	# QEMU that records its arguments show what a nested-capable host
+	# gets; two real boots show TCG, asked for and as auto's fallback.
+	echo "1..17"
+	fake=$tmp/host
+	nested=$fake/sys/module/kvm_amd/parameters/nested
+	mkdir -p "$(dirname "$nested")" "$fake/dev"
+	: >"$fake/dev/kvm"
+	cat >"$tmp/qemu" <<-EOF
+	#!/bin/sh
+	printf ' %s' "\$@" >"$tmp/qemu.args"
+	EOF
+	chmod +x "$tmp/qemu"
+	qemu_args() { cat "$tmp/qemu.args" 2>/dev/null; }
+	kept_dir() { sed -n 's|^spte lab: kernel log kept: \(.*\)/kernel.log$|\1|p' "$err"; }
+
+	export SPTE_LAB_HOST_ROOT="$fake" SPTE_LAB_QEMU="$tmp/qemu"
+	echo 1 >"$nested"
+	run --share "$share" --verbose -- true
+	check "the stand-in QEMU reports no status: 125 (got $rc)" [ "$rc" = 125 ]
+	check "auto on a nested-capable host says kvm, and why" grep -qxF \
+		"spte lab: accel kvm (--accel auto: $nested is '1' and $fake/dev/kvm opens read-write)" "$err"
+	args=$(qemu_args)
+	case $args in " -accel kvm -cpu host "*) first=kvm ;; *) first=other ;; esac
+	check "QEMU gets -accel kvm -cpu host first (${args%% -M *})" [ "$first" = kvm ]
+	ctl=$(kept_dir)
+	check "the kept log starts with the accel line" \
+		[ "$(head -n1 "$ctl/kernel.log" 2>/dev/null | cut -d' ' -f1-4)" = "spte lab: accel kvm" ]
+	check "the kept log has QEMU's command line" \
+		grep -q "^spte lab: $tmp/qemu -accel kvm -cpu host " "$ctl/kernel.log"
+	check "the command inside would see SPTE_LAB_ACCEL=kvm" \
+		grep -qx "SPTE_LAB_ACCEL='kvm'" "$ctl/env"
+	[ -n "$ctl" ] && rm -rf "$ctl"
+
+	echo 0 >"$nested"
+	rm -f "$tmp/qemu.args"
+	run --share "$share" --accel kvm -- true
+	check "--accel kvm without nested KVM: 126 (got $rc)" [ "$rc" = 126 ]
+	check "the error names the parameter, its value and the fix" grep -qxF \
+		"spte lab: --accel kvm: the host's KVM cannot run the lab, it needs nested virtualization: $nested is '0' (load kvm_amd with nested=1)" "$err"
+	check "no QEMU was started" [ ! -e "$tmp/qemu.args" ]
+	run --share "$share" --accel hvf -- true
+	check "an unknown --accel is a usage error: 2 (got $rc)" [ "$rc" = 2 ]
+
+	# Real boots: the fake host without nested KVM stays, QEMU is real.
+	unset SPTE_LAB_QEMU
+	run --share "$share" --verbose --accel tcg -- sh -c \
+		'echo "accel=$SPTE_LAB_ACCEL"; cat /sys/module/kvm_amd/parameters/npt'
+	check "--accel tcg boots and exits 0 (got $rc)" [ "$rc" = 0 ]
+	check "--accel tcg says so" grep -qxF "spte lab: accel tcg (--accel tcg)" "$err"
+	check "QEMU ran single-threaded TCG with -cpu max" \
+		grep -q "^spte lab: [^ ]*qemu-system-x86_64 -accel tcg,thread=single -cpu max " "$err"
+	check "inside: SPTE_LAB_ACCEL=tcg, kvm_amd with npt=Y" \
+		sh -c "grep -qx accel=tcg '$out' && grep -qx '[Y1]' '$out'"
+	run --share "$share" --verbose -- sh -c \
+		'echo "accel=$SPTE_LAB_ACCEL"; cat /sys/module/kvm_amd/parameters/npt'
+	check "auto without nested KVM boots and exits 0 (got $rc)" [ "$rc" = 0 ]
+	check "auto falls back to tcg and says why" grep -qxF \
+		"spte lab: accel tcg (--accel auto: no nested KVM on this host: $nested is '0' (load kvm_amd with nested=1))" "$err"
+	check "inside: SPTE_LAB_ACCEL=tcg, kvm_amd with npt=Y" \
+		sh -c "grep -qx accel=tcg '$out' && grep -qx '[Y1]' '$out'"
+	unset SPTE_LAB_HOST_ROOT
 	;;
 *)
 	echo "1..1"
