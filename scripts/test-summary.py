@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise meson's testlog.json: per suite, and a closing line
-'N passed, N failed' that counts TAP subtests.  A skipped kvm or lab test
-counts as failed when CI is set: every CI machine can run them."""
+'N passed, N failed' that counts TAP subtests.  A skipped kvm, lab or dkms
+test counts as failed when CI is set: every CI machine can run them."""
 import json
 import os
 import re
@@ -18,7 +18,7 @@ def main(path):
             # a lab test on kernel NAME is in suites lab and lab-NAME
             suites = t["name"].split(" / ")[0].split(":")[-1].split("+")
             suite = suites[-1]
-            strict = any(s == "kvm" or s == "lab" for s in suites)
+            strict = any(s in ("kvm", "lab", "dkms") for s in suites)
             out = t.get("stdout") or ""
             ok = len(re.findall(r"^ok \d+(?! .*# SKIP)", out, re.M))
             skip = len(re.findall(r"^ok \d+ .*# SKIP", out, re.M))
