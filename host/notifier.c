@@ -221,11 +221,19 @@ static int spte_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			  true);
 }
 
+/*
+ * ->test_young asks about one address, which need not be page aligned:
+ * DAMON's damon_va_young() passes its random sampling address.  Only the
+ * page holding it is tested, as KVM does (kvm_mmu_notifier_test_young()
+ * looks at [address, address + 1)).
+ */
 static int spte_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			      unsigned long address)
 {
-	return spte_young(to_mirror(mn), SPTE_CB_TEST_YOUNG, address,
-			  address + PAGE_SIZE, false);
+	unsigned long page = address & PAGE_MASK;
+
+	return spte_young(to_mirror(mn), SPTE_CB_TEST_YOUNG, page,
+			  page + PAGE_SIZE, false);
 }
 
 static void spte_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
