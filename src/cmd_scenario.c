@@ -140,6 +140,12 @@ static int run(const char *arg, const struct run_opts *o)
 	if (o->lab)
 		return run_in_lab(sc, arg, o);
 	report = spte_scenario_run(sc, &so, &error);
+	if (!report && g_error_matches(error, SPTE_ERROR,
+				       SPTE_ERROR_NOT_APPLICABLE)) {
+		/* an outcome, not an error: on stdout, with the verdicts */
+		printf("%s: not on this kernel: %s\n", sc->name, error->message);
+		return SPTE_SCENARIO_NOT_APPLICABLE;
+	}
 	if (!report) {
 		spte_cli_error("scenario", error);
 		return 1;

@@ -4,6 +4,7 @@
 
 #include "exec_script.h"
 #include "parse.h"
+#include "requires.h"
 #include "scenario_file.h"
 #include "spte-scenarios.h"
 #include "spte_error.h"
@@ -13,10 +14,6 @@
 static const char *const known_keys[] = {
 	"name", "summary", "memory", "backing", "thp", "requires", "sequence",
 	NULL
-};
-
-static const char *const known_requires[] = {
-	"module", "ksm", "khugepaged", "swap", "memcg", "numa=2", NULL
 };
 
 void spte_scenario_free(struct spte_scenario *sc)
@@ -159,9 +156,8 @@ static gboolean parse_header(struct spte_scenario *sc, const struct header *h,
 	for (guint i = 0; sc->requires[i]; i++) {
 		if (!*sc->requires[i])
 			continue;
-		if (!g_strv_contains(known_requires, sc->requires[i])) {
-			g_autofree char *list = g_strjoinv(", ",
-						(char **)known_requires);
+		if (!spte_requires_known(sc->requires[i])) {
+			g_autofree char *list = spte_requires_list();
 
 			return fail(error, origin, key_line(h, "requires"),
 				    "requires: unknown '%s' (known: %s)",

@@ -30,7 +30,7 @@ struct spte_scenario {
 	char *sequence;		/* expected notifier calls, or NULL */
 	struct spte_mem_opts mem;
 	guint numa_nodes;	/* nodes it needs; 0: any */
-	GStrv requires;		/* module, ksm, khugepaged, swap, memcg */
+	GStrv requires;		/* words of src/requires.c */
 	GPtrArray *steps;	/* struct spte_step */
 };
 

@@ -7,6 +7,12 @@
 
 #include "scenario_file.h"
 
+/*
+ * Exit status of `spte scenario run` when the running kernel lacks what
+ * the scenario is about (0 passed, 1 failed, 2 bad usage).
+ */
+#define SPTE_SCENARIO_NOT_APPLICABLE 3
+
 struct spte_scenario_opts {
 	const char *backing;	/* overrides the file's, or NULL */
 	gboolean stats;
@@ -14,7 +20,8 @@ struct spte_scenario_opts {
 
 /*
  * Check that this machine can run @sc (module, KSM, NUMA nodes, swap...);
- * the error says what is missing and how the lab VM provides it.
+ * the error says what is missing and how the lab VM provides it, or, with
+ * SPTE_ERROR_NOT_APPLICABLE, which feature the running kernel lacks.
  */
 gboolean spte_scenario_check_requires(const struct spte_scenario *sc,
 				      GError **error);

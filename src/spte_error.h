@@ -13,6 +13,8 @@ enum spte_error_code {
 	SPTE_ERROR_UNSUPPORTED,	/* KVM or the kernel lacks something we need */
 	SPTE_ERROR_GUEST,	/* the guest stopped in a way it should not */
 	SPTE_ERROR_NO_MODULE,	/* /dev/spte_mirror is missing */
+	/* the running kernel lacks a feature a scenario needs: not a failure */
+	SPTE_ERROR_NOT_APPLICABLE,
 };
 
 GQuark spte_error_quark(void);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Scenario files: the built-ins parse, and a bad file says where and why. */
+#include <glib/gstdio.h>
+
 #include "exec_script.h"
+#include "requires.h"
 #include "scenario_file.h"
 #include "spte-test.h"
 #include "spte_error.h"
@@ -163,6 +166,98 @@ static void test_bad(void)
 	}
 }
 
+/* A file at @root + @path, with its directories. */
+static void plant(const char *root, const char *path, const char *text)
+{
+	g_autofree char *file = g_strconcat(root, path, NULL);
+	g_autofree char *dir = g_path_get_dirname(file);
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+	g_assert_true(g_file_set_contents(file, text, -1, NULL));
+}
+
+static void remove_tree(const char *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *child = g_build_filename(path, name, NULL);
+
+		remove_tree(child);
+	}
+	g_remove(path);
+}
+
+static enum spte_requires_lack lack(const char *root, const char *words,
+				    const char **word, char **what)
+{
+	g_auto(GStrv) w = g_strsplit(words, " ", -1);
+
+	g_clear_pointer(what, g_free);
+	*word = NULL;
+	return spte_requires_first_lack((const char *const *)w, root, word,
+					what);
+}
+
+/*
+ * What the kernel lacks is told apart from what this machine lacks, and
+ * says which option and which file.
+ */
+static void test_requires(void)
+{
+	g_autofree char *root = g_dir_make_tmp("spte-requires-XXXXXX", NULL);
+	g_autofree char *what = NULL;
+	g_autofree char *list = spte_requires_list();
+	const char *word;
+
+	g_assert_nonnull(root);
+	spte_assert_contains(list, "damon");
+	spte_assert_contains(list, "lru_gen");
+	g_assert_true(spte_requires_known("numa=2"));
+	g_assert_false(spte_requires_known("gpu"));
+
+	g_assert_cmpint(lack(root, "module damon", &word, &what), ==,
+			SPTE_REQUIRES_SETUP);
+	g_assert_cmpstr(word, ==, "module");
+	g_assert_cmpstr(what, ==, "the spte_mirror module (/dev/spte_mirror)");
+
+	plant(root, "/dev/spte_mirror", "");
+	g_assert_cmpint(lack(root, "module damon", &word, &what), ==,
+			SPTE_REQUIRES_KERNEL);
+	g_assert_cmpstr(word, ==, "damon");
+	g_assert_cmpstr(what, ==, "DAMON's sysfs interface (CONFIG_DAMON_SYSFS: "
+			"/sys/kernel/mm/damon/admin is missing)");
+	plant(root, "/sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds", "0\n");
+	g_assert_cmpint(lack(root, "module damon", &word, &what), ==,
+			SPTE_REQUIRES_MET);
+
+	/* the kernel has the multi-gen LRU, this machine has no debugfs */
+	plant(root, "/sys/kernel/mm/lru_gen/enabled", "0x0000\n");
+	g_assert_cmpint(lack(root, "lru_gen", &word, &what), ==,
+			SPTE_REQUIRES_SETUP);
+	spte_assert_contains(what, "debugfs at /sys/kernel/debug");
+	plant(root, "/sys/kernel/debug/lru_gen", "");
+	g_assert_cmpint(lack(root, "lru_gen", &word, &what), ==,
+			SPTE_REQUIRES_MET);
+
+	/* /proc/swaps with its header only: no active area */
+	plant(root, "/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+	g_assert_cmpint(lack(root, "swap", &word, &what), ==,
+			SPTE_REQUIRES_SETUP);
+	plant(root, "/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n"
+	      "/dev/zram0\tpartition\t524284\t0\t100\n");
+	g_assert_cmpint(lack(root, "swap", &word, &what), ==,
+			SPTE_REQUIRES_MET);
+
+	g_assert_cmpint(lack(root, "ksm", &word, &what), ==,
+			SPTE_REQUIRES_KERNEL);
+	g_assert_cmpstr(what, ==, "KSM (CONFIG_KSM: /sys/kernel/mm/ksm/run is "
+			"missing)");
+
+	remove_tree(root);
+}
+
 static void test_cli(void)
 {
 	struct spte_test_run r;
@@ -195,5 +290,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/scenario/good", test_good);
 	g_test_add_func("/scenario/bad", test_bad);
 	g_test_add_func("/scenario/cli", test_cli);
+	g_test_add_func("/scenario/requires", test_requires);
 	return g_test_run();
 }
