@@ -72,6 +72,15 @@ static const struct verb verbs[] = {
 	  NULL, "access GPA PAGES read|write",
 	  "mirror: device read (checksummed) or rewrite of the range through "
 	  "the shadow table" },
+	{ "access-start", SPTE_STEP_MIRROR, 0,
+	  { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
+	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE), NULL,
+	  spte_step_access_start, NULL, "access-start GPA PAGES read|write",
+	  "mirror: a VMM thread repeats 'access' every millisecond until "
+	  "access-stop" },
+	{ "access-stop", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL,
+	  spte_step_access_stop, NULL, "access-stop",
+	  "mirror: end access-start's loop; prints its passes" },
 	{ "dump", SPTE_STEP_MIRROR, 0, { ARG_FILE }, 1, 1, 0, NULL,
 	  spte_step_dump, NULL, "dump [NAME|FILE.json]",
 	  "mirror: print the shadow table; keep it as NAME (before, after) "

@@ -21,6 +21,7 @@
 struct spte_uffd;
 struct spte_kvm_trace;
 struct spte_event_reader;
+struct spte_access_loop;
 
 struct spte_named_dump {
 	char *name;
@@ -54,6 +55,7 @@ struct spte_session {
 	struct spte_uffd *uffd;
 	pid_t fork_child;
 	struct spte_kvm_trace *kvm_trace;
+	struct spte_access_loop *access_loop;	/* access-start's thread */
 
 	gboolean stats;			/* print per-step times */
 	gboolean ok;			/* no check has failed */
@@ -136,6 +138,12 @@ gboolean spte_step_unmap(struct spte_session *s, const struct spte_step *step,
 			 GString *line, GError **error);
 gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
 			  GString *line, GError **error);
+gboolean spte_step_access_start(struct spte_session *s,
+				const struct spte_step *step, GString *line,
+				GError **error);
+gboolean spte_step_access_stop(struct spte_session *s,
+			       const struct spte_step *step, GString *line,
+			       GError **error);
 gboolean spte_step_dump(struct spte_session *s, const struct spte_step *step,
 			GString *line, GError **error);
 gboolean spte_step_events(struct spte_session *s, const struct spte_step *step,
@@ -189,8 +197,12 @@ gboolean spte_expect_parse(struct spte_step *step, GError **error);
 /* Start collecting KVM's tracepoints, if tracefs allows. */
 void spte_session_trace_kvm(struct spte_session *s);
 
-/* Teardown of host-step state (uffd thread, forked child) at close. */
+/*
+ * Teardown of host-step state at close: uffd thread, forked child, the
+ * device loop.
+ */
 void spte_uffd_free(struct spte_uffd *u);
 void spte_fork_reap(struct spte_session *s);
+void spte_access_loop_free(struct spte_access_loop *l);
 
 #endif

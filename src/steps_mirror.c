@@ -84,6 +84,142 @@ gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
 	return TRUE;
 }
 
+/*
+ * access-start / access-stop: a device that keeps using memory while the
+ * kernel samples it (DAMON's checks are a sample interval apart; a single
+ * 'access' would be one instant).  A VMM thread repeats the step's access
+ * every millisecond: each pass sets A in the leaves it reads, whatever
+ * cleared them since.
+ */
+#define ACCESS_LOOP_PERIOD_US 1000
+
+struct spte_access_loop {
+	struct spte_mirror *mirror;
+	guint64 gpa, size;
+	gboolean write;
+	gint stop;		/* atomic: set by access-stop */
+	guint64 passes;
+	gint64 started;
+	GError *error;		/* why the thread stopped early */
+	GThread *thread;
+	guint64 *buf;
+};
+
+static gpointer access_loop_thread(gpointer data)
+{
+	struct spte_access_loop *l = data;
+	int err;
+
+	while (!g_atomic_int_get(&l->stop)) {
+		err = spte_mirror_access(l->mirror, l->gpa, l->buf, l->size, 0,
+					 NULL);
+		if (!err && l->write)
+			err = spte_mirror_access(l->mirror, l->gpa, l->buf,
+						 l->size, SPTE_ACCESS_WRITE,
+						 NULL);
+		if (err) {
+			mirror_failed(&l->error, err, "SPTE_MIRROR_ACCESS "
+				      "(access-start loop)");
+			break;
+		}
+		l->passes++;
+		g_usleep(ACCESS_LOOP_PERIOD_US);
+	}
+	return NULL;
+}
+
+/*
+ * Stop the thread and free @l; FALSE (with why) if it had stopped on an
+ * error.  *passes: how many it made.
+ */
+static gboolean access_loop_end(struct spte_access_loop *l, guint64 *passes,
+				GError **error)
+{
+	gboolean ok;
+
+	g_atomic_int_set(&l->stop, 1);
+	g_thread_join(l->thread);
+	*passes = l->passes;
+	ok = !l->error;
+	if (l->error)
+		g_propagate_error(error, g_steal_pointer(&l->error));
+	g_free(l->buf);
+	g_free(l);
+	return ok;
+}
+
+void spte_access_loop_free(struct spte_access_loop *l)
+{
+	guint64 passes;
+
+	if (l)
+		access_loop_end(l, &passes, NULL);
+}
+
+gboolean spte_step_access_start(struct spte_session *s,
+				const struct spte_step *step, GString *line,
+				GError **error)
+{
+	struct spte_access_loop *l;
+
+	if (!spte_session_hva(s, step->gpa, step->pages, error))
+		return FALSE;
+	if (s->access_loop) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "the device already accesses gpa %#"
+			    G_GINT64_MODIFIER "x + %" G_GUINT64_FORMAT
+			    " pages in a loop (access-stop first)",
+			    s->access_loop->gpa, s->access_loop->size >> 12);
+		return FALSE;
+	}
+	l = g_new0(struct spte_access_loop, 1);
+	l->mirror = s->mirror;
+	l->gpa = step->gpa;
+	l->size = step->pages << 12;
+	l->write = step->mode == SPTE_MODE_WRITE;
+	l->buf = g_try_malloc(l->size);
+	if (!l->buf) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_FAILED,
+			    "access-start: cannot allocate %" G_GUINT64_FORMAT
+			    " bytes", l->size);
+		g_free(l);
+		return FALSE;
+	}
+	l->started = g_get_monotonic_time();
+	l->thread = g_thread_new("access-loop", access_loop_thread, l);
+	s->access_loop = l;
+	g_string_append_printf(line, "ok: the device %s %" G_GUINT64_FORMAT
+			       " pages through the mirror every %d ms until "
+			       "access-stop", l->write ? "rewrites" : "reads",
+			       step->pages, ACCESS_LOOP_PERIOD_US / 1000);
+	return TRUE;
+}
+
+gboolean spte_step_access_stop(struct spte_session *s,
+			       const struct spte_step *step, GString *line,
+			       GError **error)
+{
+	struct spte_access_loop *l = g_steal_pointer(&s->access_loop);
+	guint64 gpa, pages, passes;
+	gint64 us;
+
+	if (!l) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "no device loop is running (access-start first)");
+		return FALSE;
+	}
+	gpa = l->gpa;
+	pages = l->size >> 12;
+	us = g_get_monotonic_time() - l->started;
+	if (!access_loop_end(l, &passes, error))
+		return FALSE;
+	g_string_append_printf(line, "ok: %" G_GUINT64_FORMAT " device "
+			       "passes over gpa %#" G_GINT64_MODIFIER "x + %"
+			       G_GUINT64_FORMAT " pages in %.2f s",
+			       passes, gpa, pages, us / 1e6);
+	return TRUE;
+}
+
 gboolean spte_step_unmap(struct spte_session *s, const struct spte_step *step,
 			 GString *line, GError **error)
 {
