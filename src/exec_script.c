@@ -135,6 +135,17 @@ static const struct verb verbs[] = {
 	  spte_step_reclaim, NULL, "reclaim SIZE",
 	  "reclaim SIZE from the VMM's memory cgroup, as memory pressure "
 	  "would (aging, then swap-out)" },
+	{ "damon-start", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES }, 2, 0, 0,
+	  NULL, spte_step_damon_start, NULL, "damon-start GPA PAGES",
+	  "a DAMON kdamond (vaddr, this pid) watches the range, one region "
+	  "per page" },
+	{ "damon-wait", SPTE_STEP_HOST, 0, { ARG_COUNT }, 1, 1, 0, NULL,
+	  spte_step_damon_wait, NULL, "damon-wait [AGGREGATIONS]",
+	  "wait until the kdamond has aggregated AGGREGATIONS more times "
+	  "(default 2)" },
+	{ "damon-stop", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
+	  spte_step_damon_stop, NULL, "damon-stop",
+	  "turn the kdamond off and remove it" },
 	{ "exit", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL, spte_step_exit,
 	  NULL, "exit",
 	  "a forked VMM exits without closing anything, watched by a mirror "
@@ -143,7 +154,8 @@ static const struct verb verbs[] = {
 	{ "expect", SPTE_STEP_EXPECT, 0, { 0 }, 0, 0, 0, NULL, spte_step_expect,
 	  spte_expect_parse, "expect WHAT ...",
 	  "check: mirror|primary GPA PAGES PROPS, sequence|count|none GPA "
-	  "PAGES EVENTS, changed|unchanged GPA PAGES DUMP (see docs)" },
+	  "PAGES EVENTS, changed|unchanged GPA PAGES DUMP, damon GPA PAGES "
+	  "hot|cold (see docs)" },
 };
 
 static const char *const mode_names[] = {

@@ -129,6 +129,7 @@ void spte_session_close(struct spte_session *s)
 {
 	/* the loop uses the mirror fd, closed below */
 	g_clear_pointer(&s->access_loop, spte_access_loop_free);
+	g_clear_pointer(&s->damon, spte_damon_free);
 	spte_fork_reap(s);
 	g_clear_pointer(&s->uffd, spte_uffd_free);
 	g_clear_pointer(&s->kvm_trace, spte_kvm_trace_stop);

@@ -21,6 +21,7 @@
 struct spte_uffd;
 struct spte_kvm_trace;
 struct spte_event_reader;
+struct spte_damon;
 struct spte_access_loop;
 
 struct spte_named_dump {
@@ -55,6 +56,7 @@ struct spte_session {
 	struct spte_uffd *uffd;
 	pid_t fork_child;
 	struct spte_kvm_trace *kvm_trace;
+	struct spte_damon *damon;		/* our kdamond, damon-start */
 	struct spte_access_loop *access_loop;	/* access-start's thread */
 
 	gboolean stats;			/* print per-step times */
@@ -183,6 +185,42 @@ gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
 			   GString *line, GError **error);
 gboolean spte_step_exit(struct spte_session *s, const struct spte_step *step,
 			GString *line, GError **error);
+gboolean spte_step_damon_start(struct spte_session *s,
+			       const struct spte_step *step, GString *line,
+			       GError **error);
+gboolean spte_step_damon_wait(struct spte_session *s,
+			      const struct spte_step *step, GString *line,
+			      GError **error);
+gboolean spte_step_damon_stop(struct spte_session *s,
+			      const struct spte_step *step, GString *line,
+			      GError **error);
+
+/*
+ * Drain every CPU's per-CPU LRU batches (lru_add_drain_all(), from user
+ * space): a folio waiting in one is off the LRU, and MADV_PAGEOUT, DAMON
+ * and eviction all pass such a folio over.
+ */
+gboolean spte_drain_lru_batches(GError **error);
+
+/* One region of the running kdamond, as its tried_regions shows it. */
+struct spte_damon_region {
+	guint64 start, end;	/* hva */
+	guint64 nr_accesses;	/* samples it was found accessed, of a window */
+	guint64 age;		/* aggregations its count stayed alike */
+};
+
+/*
+ * The running kdamond's regions at its next aggregation, or an error if
+ * there is none (damon-start makes it).
+ */
+GArray *spte_damon_regions(struct spte_session *s, GError **error);
+/* Whether the running kdamond watches [gpa, gpa + pages * 4K). */
+gboolean spte_damon_covers(struct spte_session *s, guint64 gpa,
+			   guint64 pages, GError **error);
+/* The hva DAMON knows @gpa by (inside what spte_damon_covers() passed). */
+guint64 spte_damon_hva(struct spte_session *s, guint64 gpa);
+/* Samples an aggregation: the most nr_accesses can be. */
+guint spte_damon_max_accesses(void);
 
 gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
 			  GString *line, GError **error);
@@ -199,10 +237,11 @@ void spte_session_trace_kvm(struct spte_session *s);
 
 /*
  * Teardown of host-step state at close: uffd thread, forked child, the
- * device loop.
+ * kdamond (off, and kdamonds/nr_kdamonds back to 0), the device loop.
  */
 void spte_uffd_free(struct spte_uffd *u);
 void spte_fork_reap(struct spte_session *s);
+void spte_damon_free(struct spte_damon *d);
 void spte_access_loop_free(struct spte_access_loop *l);
 
 #endif

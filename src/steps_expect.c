@@ -8,6 +8,7 @@
  *   expect count GPA PAGES EVENT >=|<=|== N
  *   expect none GPA PAGES EVENT
  *   expect changed|unchanged GPA PAGES DUMP   PFNs against a named dump
+ *   expect damon GPA PAGES hot|cold     what the running kdamond saw
  *
  * A PROP may be negated with '!'.  An EVENT is
  * CALLBACK[:RANGE_EVENT][=RESULT][?], e.g. invalidate_range_start:CLEAR or
@@ -26,14 +27,14 @@
 
 enum subject {
 	EXPECT_MIRROR, EXPECT_PRIMARY, EXPECT_SEQUENCE, EXPECT_COUNT,
-	EXPECT_NONE, EXPECT_CHANGED, EXPECT_UNCHANGED,
+	EXPECT_NONE, EXPECT_CHANGED, EXPECT_UNCHANGED, EXPECT_DAMON,
 };
 
 static const char *const subjects[] = {
 	[EXPECT_MIRROR] = "mirror", [EXPECT_PRIMARY] = "primary",
 	[EXPECT_SEQUENCE] = "sequence", [EXPECT_COUNT] = "count",
 	[EXPECT_NONE] = "none", [EXPECT_CHANGED] = "changed",
-	[EXPECT_UNCHANGED] = "unchanged",
+	[EXPECT_UNCHANGED] = "unchanged", [EXPECT_DAMON] = "damon",
 };
 
 static const char *const mirror_props[] = {
@@ -179,7 +180,7 @@ gboolean spte_expect_parse(struct spte_step *step, GError **error)
 	if (subject < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "expected 'expect mirror|primary|sequence|count|"
-			    "none|changed|unchanged GPA PAGES ...'");
+			    "none|changed|unchanged|damon GPA PAGES ...'");
 		return FALSE;
 	}
 	if (n < 3) {
@@ -188,7 +189,8 @@ gboolean spte_expect_parse(struct spte_step *step, GError **error)
 		return FALSE;
 	}
 	step->name = g_strdup(w[0]);
-	step->needs_mirror = subject != EXPECT_PRIMARY;
+	step->needs_mirror = subject != EXPECT_PRIMARY &&
+			     subject != EXPECT_DAMON;
 	if (!spte_step_parse_range(step, w[1], w[2], error))
 		return FALSE;
 	w += 3;
@@ -215,6 +217,14 @@ gboolean spte_expect_parse(struct spte_step *step, GError **error)
 	case EXPECT_COUNT:
 		if (!parse_count(w, n, &step->count, error))
 			return FALSE;
+		break;
+	case EXPECT_DAMON:
+		if (n != 1 || (g_strcmp0(w[0], "hot") &&
+			       g_strcmp0(w[0], "cold"))) {
+			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+				    "expected 'expect damon GPA PAGES hot|cold'");
+			return FALSE;
+		}
 		break;
 	case EXPECT_NONE:
 		if (n != 1) {
@@ -693,6 +703,77 @@ static gboolean expect_changed(struct spte_session *s,
 	return TRUE;
 }
 
+/* ---- what DAMON saw --------------------------------------------------- */
+
+/*
+ * hot: every DAMON region over the range counted the page accessed in at
+ * least one sample of its window; cold: in none.  The count is DAMON's
+ * own (nr_accesses_bp / 10000, a moving sum over the last aggregation's
+ * samples), as tried_regions shows it.
+ */
+static gboolean expect_damon(struct spte_session *s,
+			     const struct spte_step *step, GString *line,
+			     GError **error)
+{
+	gboolean hot = g_str_equal(step->words[0], "hot");
+	g_autoptr(GArray) regions = NULL;
+	g_autoptr(GString) bad = g_string_new(NULL);
+	guint64 start, end, covered = 0, lo = G_MAXUINT64, hi = 0, n = 0;
+	guint64 age_lo = G_MAXUINT64, age_hi = 0;
+
+	if (!spte_damon_covers(s, step->gpa, step->pages, error))
+		return FALSE;
+	regions = spte_damon_regions(s, error);
+	if (!regions)
+		return FALSE;
+	start = spte_damon_hva(s, step->gpa);
+	end = start + (step->pages << 12);
+	for (guint i = 0; i < regions->len; i++) {
+		const struct spte_damon_region *r =
+			&g_array_index(regions, struct spte_damon_region, i);
+		guint64 a = MAX(r->start, start), b = MIN(r->end, end);
+
+		if (a >= b)
+			continue;
+		n++;
+		covered += b - a;
+		lo = MIN(lo, r->nr_accesses);
+		hi = MAX(hi, r->nr_accesses);
+		age_lo = MIN(age_lo, r->age);
+		age_hi = MAX(age_hi, r->age);
+		if (!bad->len && (hot ? !r->nr_accesses : r->nr_accesses))
+			g_string_append_printf(bad, "gpa %#" G_GINT64_MODIFIER
+					       "x (hva %#" G_GINT64_MODIFIER
+					       "x) has nr_accesses %"
+					       G_GUINT64_FORMAT ", not %s; ",
+					       step->gpa + (a - start), a,
+					       r->nr_accesses,
+					       hot ? "hot" : "cold");
+	}
+	if (!n) {
+		spte_session_check(s, step, FALSE, line, "DAMON reported no "
+				   "region over gpa %#" G_GINT64_MODIFIER "x-%#"
+				   G_GINT64_MODIFIER "x (%u regions in all)",
+				   step->gpa, step->gpa + (step->pages << 12) - 1,
+				   regions->len);
+		return TRUE;
+	}
+	if (covered < end - start)
+		g_string_append_printf(bad, "DAMON's regions cover %"
+				       G_GUINT64_FORMAT " of the %"
+				       G_GUINT64_FORMAT " bytes; ", covered,
+				       end - start);
+	spte_session_check(s, step, !bad->len, line, "%s%" G_GUINT64_FORMAT
+			   " regions over gpa %#" G_GINT64_MODIFIER "x-%#"
+			   G_GINT64_MODIFIER "x: nr_accesses %" G_GUINT64_FORMAT
+			   "-%" G_GUINT64_FORMAT " of %u samples an aggregation, "
+			   "age %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+			   " aggregations", bad->str, n, step->gpa,
+			   step->gpa + (step->pages << 12) - 1, lo, hi,
+			   spte_damon_max_accesses(), age_lo, age_hi);
+	return TRUE;
+}
+
 gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
 			  GString *line, GError **error)
 {
@@ -710,6 +791,8 @@ gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
 		return expect_count(s, step, line);
 	case EXPECT_CHANGED:
 		return expect_changed(s, step, TRUE, line, error);
+	case EXPECT_DAMON:
+		return expect_damon(s, step, line, error);
 	default:
 		return expect_changed(s, step, FALSE, line, error);
 	}

@@ -57,7 +57,7 @@ static const struct {
  * nodes moves nothing, but do_migrate_pages() runs under
  * lru_cache_disable(), which is lru_add_drain_all() (6.1 and 6.12 alike).
  */
-static gboolean drain_lru_batches(GError **error)
+gboolean spte_drain_lru_batches(GError **error)
 {
 	unsigned long nodes[NODE_MASK_BITS / (8 * sizeof(unsigned long))] = { 0 };
 	int mode;
@@ -89,7 +89,8 @@ gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
 	for (guint i = 0; i < G_N_ELEMENTS(advices); i++) {
 		if (!g_str_equal(step->name, advices[i].name))
 			continue;
-		if (advices[i].advice == MADV_PAGEOUT && !drain_lru_batches(error))
+		if (advices[i].advice == MADV_PAGEOUT &&
+		    !spte_drain_lru_batches(error))
 			return FALSE;
 		if (madvise(hva, step->pages << 12, advices[i].advice))
 			return spte_set_errno(error, errno, "madvise(%p, %"
