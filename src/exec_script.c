@@ -146,6 +146,14 @@ static const struct verb verbs[] = {
 	{ "damon-stop", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
 	  spte_step_damon_stop, NULL, "damon-stop",
 	  "turn the kdamond off and remove it" },
+	{ "lru-gen-age", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
+	  spte_step_lru_gen_age, NULL, "lru-gen-age",
+	  "multi-gen LRU: age the VMM's memcg once (a new youngest "
+	  "generation)" },
+	{ "lru-gen-evict", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
+	  spte_step_lru_gen_evict, NULL, "lru-gen-evict",
+	  "multi-gen LRU: evict all but the two youngest generations of the "
+	  "VMM's memcg" },
 	{ "exit", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL, spte_step_exit,
 	  NULL, "exit",
 	  "a forked VMM exits without closing anything, watched by a mirror "

@@ -119,3 +119,21 @@ gboolean spte_knob_wait_growth(const char *path, guint64 delta,
 		    timeout_s, delta);
 	return FALSE;
 }
+
+gboolean spte_vmstat(const char *name, guint64 *value, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autofree char *key = g_strconcat("\n", name, " ", NULL);
+	const char *at;
+
+	if (!g_file_get_contents("/proc/vmstat", &text, NULL, error))
+		return FALSE;
+	at = strstr(text, key);
+	if (!at) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "/proc/vmstat has no %s", name);
+		return FALSE;
+	}
+	*value = g_ascii_strtoull(at + strlen(key), NULL, 10);
+	return TRUE;
+}

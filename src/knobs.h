@@ -28,4 +28,7 @@ gboolean spte_knob_wait_growth(const char *path, guint64 delta,
 			       guint timeout_s, guint64 *start, guint64 *end,
 			       GError **error);
 
+/* The counter @name of /proc/vmstat (pswpout, pgscan_direct...). */
+gboolean spte_vmstat(const char *name, guint64 *value, GError **error);
+
 #endif

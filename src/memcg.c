@@ -10,7 +10,7 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-char *spte_memcg_dir(GError **error)
+char *spte_memcg_path(GError **error)
 {
 	g_autofree char *text = NULL;
 	char *path;
@@ -32,7 +32,14 @@ char *spte_memcg_dir(GError **error)
 			    "'requires = memcg')");
 		return NULL;
 	}
-	return g_build_filename(CGROUP_ROOT, path, NULL);
+	return g_strdup(path);
+}
+
+char *spte_memcg_dir(GError **error)
+{
+	g_autofree char *path = spte_memcg_path(error);
+
+	return path ? g_build_filename(CGROUP_ROOT, path, NULL) : NULL;
 }
 
 gboolean spte_memcg_enter(GError **error)

@@ -12,7 +12,12 @@
  */
 gboolean spte_memcg_enter(GError **error);
 
-/* Directory of this process's cgroup (v2), or NULL if it is the root. */
+/*
+ * This process's cgroup (v2) as the kernel names it ("/spte-lab-42", what
+ * cgroup_path() prints), or NULL if it is the root.
+ */
+char *spte_memcg_path(GError **error);
+/* Its directory under /sys/fs/cgroup, or NULL if it is the root. */
 char *spte_memcg_dir(GError **error);
 
 #endif

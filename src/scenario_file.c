@@ -322,7 +322,7 @@ struct spte_scenario *spte_scenario_load(const char *name_or_file,
 static const char *const builtin_order[] = {
 	"ksm-merge", "ksm-cow", "thp-collapse", "khugepaged-young",
 	"thp-split", "mprotect", "migrate", "uffd-wp", "balloon", "fork-cow",
-	"reclaim-swap", "damon", "exit",
+	"reclaim-swap", "mglru-aging", "damon", "exit",
 };
 
 GStrv spte_scenario_builtin_names(void)

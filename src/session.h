@@ -194,6 +194,12 @@ gboolean spte_step_damon_wait(struct spte_session *s,
 gboolean spte_step_damon_stop(struct spte_session *s,
 			      const struct spte_step *step, GString *line,
 			      GError **error);
+gboolean spte_step_lru_gen_age(struct spte_session *s,
+			       const struct spte_step *step, GString *line,
+			       GError **error);
+gboolean spte_step_lru_gen_evict(struct spte_session *s,
+				 const struct spte_step *step, GString *line,
+				 GError **error);
 
 /*
  * Drain every CPU's per-CPU LRU batches (lru_add_drain_all(), from user

@@ -15,24 +15,6 @@
 #include "session.h"
 #include "spte_error.h"
 
-static gboolean vmstat(const char *name, guint64 *value, GError **error)
-{
-	g_autofree char *text = NULL;
-	g_autofree char *key = g_strconcat("\n", name, " ", NULL);
-	const char *at;
-
-	if (!g_file_get_contents("/proc/vmstat", &text, NULL, error))
-		return FALSE;
-	at = strstr(text, key);
-	if (!at) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
-			    "/proc/vmstat has no %s", name);
-		return FALSE;
-	}
-	*value = g_ascii_strtoull(at + strlen(key), NULL, 10);
-	return TRUE;
-}
-
 gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
 			   GString *line, GError **error)
 {
@@ -48,7 +30,7 @@ gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
 	if (!dir)
 		return FALSE;
 	knob = g_build_filename(dir, "memory.reclaim", NULL);
-	if (!vmstat("pswpout", &out0, error))
+	if (!spte_vmstat("pswpout", &out0, error))
 		return FALSE;
 	fd = open(knob, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -63,7 +45,7 @@ gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
 		return FALSE;
 	}
 	close(fd);
-	if (!vmstat("pswpout", &out1, error))
+	if (!spte_vmstat("pswpout", &out1, error))
 		return FALSE;
 	g_string_append_printf(line, "ok: memory.reclaim %s: %" G_GUINT64_FORMAT
 			       " pages swapped out%s", size, out1 - out0, partial ? " (short of the target)"

@@ -13,7 +13,8 @@ static void test_builtins(void)
 	static const char *const expected[] = {
 		"ksm-merge", "ksm-cow", "thp-collapse", "khugepaged-young",
 		"thp-split", "mprotect", "migrate", "uffd-wp", "balloon",
-		"fork-cow", "reclaim-swap", "damon", "exit", NULL
+		"fork-cow", "reclaim-swap", "mglru-aging", "damon", "exit",
+		NULL
 	};
 	g_auto(GStrv) names = spte_scenario_builtin_names();
 
