@@ -32,8 +32,8 @@
 #include "session.h"
 #include "spte_error.h"
 
-#define DAMON_ADMIN "/sys/kernel/mm/damon/admin/"
-#define KDAMONDS DAMON_ADMIN "kdamonds/"
+#define DAMON_ADMIN "/sys/kernel/mm/damon/admin"
+#define KDAMONDS DAMON_ADMIN "/kdamonds/"
 #define KDAMOND KDAMONDS "0/"
 #define CONTEXT KDAMOND "contexts/0/"
 #define TARGET CONTEXT "targets/0/"

@@ -143,7 +143,7 @@ static gboolean check_enabled(GError **error)
 	/* BIT(LRU_GEN_CORE): without it, folios are on the classic lists */
 	if (!(caps & 1)) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
-			    "the multi-gen LRU is off (" LRU_GEN_ENABLED " = %#06"
+			    "the multi-gen LRU is off (" LRU_GEN_ENABLED " = 0x%04"
 			    G_GINT64_MODIFIER "x; 'requires = lru_gen' turns it "
 			    "on for a scenario)", caps);
 		return FALSE;
