@@ -160,8 +160,16 @@ static gboolean setup_regions(const struct spte_damon *d, GError **error)
  */
 static gboolean setup_scheme(GError **error)
 {
-	return damon_write(CONTEXT "schemes/nr_schemes", "1", error) &&
-	       damon_write(SCHEME "action", "stat", error) &&
+	if (!damon_write(CONTEXT "schemes/nr_schemes", "1", error))
+		return FALSE;
+	/* mm/damon/sysfs-schemes.c has it; 6.1's sysfs.c has none */
+	if (!g_file_test(SCHEME "tried_regions", G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "this kernel's DAMON sysfs interface shows no "
+			    "regions (" SCHEME "tried_regions is missing)");
+		return FALSE;
+	}
+	return damon_write(SCHEME "action", "stat", error) &&
 	       damon_write(SCHEME "access_pattern/sz/max",
 			   "18446744073709551615", error) &&
 	       damon_writef(SCHEME "access_pattern/nr_accesses/max", error,
