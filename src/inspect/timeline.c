@@ -391,17 +391,25 @@ gboolean spte_events_from_json(JsonNode *array, GArray **out, GError **error)
 
 /* ---- the timeline ---- */
 
-/* One output line: a record, or a fold of records first..last. */
-struct tl_line {
-	guint first, last;
-};
-
 struct tl {
 	const struct spte_mirror_event *ev;
 	guint n;
 	guint64 t0_ns;
+	gboolean brief;		/* rows for a column of spte compare */
 	int *match;		/* start <-> end, -1 if not in the log */
 	guint *depth;
+	guint *lost;		/* records 0..i after a gap or a DROPPED */
+	guint *shown;		/* indices of the records the filter keeps */
+	guint nshown;
+};
+
+/* What the blocks of a fold hold at one place of the block. */
+struct tl_across {
+	guint blocks;
+	guint64 old_min, old_max, new_min, new_max;
+	guint old_distinct, new_distinct;
+	guint young;		/* records with a young result */
+	double ms_min, ms_max;	/* an end: how long after its start */
 };
 
 static const char *plural(guint64 n, const char *one, const char *many)
@@ -419,6 +427,11 @@ static gboolean is_young_cb(guint32 cb)
 {
 	return cb == SPTE_CB_CLEAR_FLUSH_YOUNG || cb == SPTE_CB_CLEAR_YOUNG ||
 	       cb == SPTE_CB_TEST_YOUNG;
+}
+
+static gboolean is_named_cb(guint32 cb)
+{
+	return strcmp(spte_mirror_callback_name(cb), "unknown") != 0;
 }
 
 /*
@@ -459,6 +472,19 @@ static void tl_nest(struct tl *t)
 	}
 }
 
+/* lost[i]: how many places in records 0..i lost records (or joined logs). */
+static void tl_count_losses(struct tl *t)
+{
+	for (guint i = 0; i < t->n; i++) {
+		const struct spte_mirror_event *e = &t->ev[i];
+		gboolean loss = e->callback == SPTE_CB_DROPPED ||
+			(i && (t->ev[i - 1].callback == SPTE_CB_DROPPED ||
+			       e->seq != t->ev[i - 1].seq + 1));
+
+		t->lost[i] = (i ? t->lost[i - 1] : 0) + loss;
+	}
+}
+
 static gboolean tl_shown(const struct spte_mirror_event *e,
 			 const struct spte_timeline_filter *f)
 {
@@ -473,35 +499,85 @@ static gboolean tl_shown(const struct spte_mirror_event *e,
 	return TRUE;
 }
 
-/* May record j extend a fold that ends with record k? */
-static gboolean tl_folds(const struct tl *t, guint k, guint j)
+/*
+ * Two shown records are the same step if everything but their place and
+ * what is particular to the page (its PFNs, whether it was young, the
+ * time) is equal, a start still closed by the end as far after it.  The
+ * place is the GPA range, the HVA range moving with it; outside guest
+ * memory, the HVA range alone.
+ */
+static gboolean tl_same(gconstpointer data, guint a, guint b, gint64 *delta)
 {
-	const struct spte_mirror_event *a = &t->ev[k], *b = &t->ev[j];
+	const struct tl *t = data;
+	guint ia = t->shown[a], ib = t->shown[b];
+	const struct spte_mirror_event *x = &t->ev[ia], *y = &t->ev[ib];
+	gint64 hd = (gint64)(y->hva_start - x->hva_start);
 
-	if (a->callback == SPTE_CB_INVALIDATE_RANGE_START ||
-	    a->callback == SPTE_CB_INVALIDATE_RANGE_END ||
-	    a->callback == SPTE_CB_DROPPED)
+	if (x->callback == SPTE_CB_DROPPED || !is_named_cb(x->callback))
 		return FALSE;
-	if (b->callback != a->callback || b->event != a->event ||
-	    b->flags != a->flags || t->depth[j] != t->depth[k] ||
-	    b->seq != a->seq + 1 || b->hva_start != a->hva_end)
+	if (x->callback != y->callback || x->event != y->event ||
+	    x->flags != y->flags || x->leaves != y->leaves ||
+	    t->depth[ia] != t->depth[ib])
 		return FALSE;
-	if (has_gpa(a) != has_gpa(b))
+	if (!is_young_cb(x->callback) && x->result != y->result)
 		return FALSE;
-	return !has_gpa(a) || b->gpa_start == a->gpa_end;
+	if ((x->old_pfn == SPTE_MIRROR_NONE) != (y->old_pfn == SPTE_MIRROR_NONE) ||
+	    (x->new_pfn == SPTE_MIRROR_NONE) != (y->new_pfn == SPTE_MIRROR_NONE))
+		return FALSE;
+	if ((t->match[ia] < 0) != (t->match[ib] < 0) ||
+	    (t->match[ia] >= 0 &&
+	     t->match[ia] - (int)ia != t->match[ib] - (int)ib))
+		return FALSE;
+	if (x->hva_end - x->hva_start != y->hva_end - y->hva_start ||
+	    has_gpa(x) != has_gpa(y))
+		return FALSE;
+	if (has_gpa(x) &&
+	    (x->gpa_end - x->gpa_start != y->gpa_end - y->gpa_start ||
+	     (gint64)(y->gpa_start - x->gpa_start) != hd))
+		return FALSE;
+	*delta = hd;
+	return TRUE;
 }
 
+/* Nothing lost between shown record k - 1 and shown record k. */
+static gboolean tl_joins(gconstpointer data, guint k)
+{
+	const struct tl *t = data;
+
+	return t->lost[t->shown[k]] == t->lost[t->shown[k - 1]];
+}
+
+static gint64 tl_place(gconstpointer data, guint k)
+{
+	const struct tl *t = data;
+	const struct spte_mirror_event *e = &t->ev[t->shown[k]];
+
+	return (gint64)(has_gpa(e) ? e->gpa_start : e->hva_start);
+}
+
+static const struct spte_fold_ops tl_fold_ops = {
+	.same = tl_same,
+	.joins = tl_joins,
+	.addr = tl_place,
+};
+
 static void append_range(GString *out, const struct spte_mirror_event *a,
-			 const struct spte_mirror_event *b)
+			 const struct spte_mirror_event *b, gboolean brief)
 {
 	if (has_gpa(a)) {
 		guint64 pages = (b->gpa_end - a->gpa_start + 4095) >> 12;
 
 		g_string_append_printf(out, "gpa 0x%" G_GINT64_MODIFIER "x-0x%"
-				       G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT
-				       " %s)", (guint64)a->gpa_start,
-				       (guint64)b->gpa_end - 1, pages,
-				       plural(pages, "page", "pages"));
+				       G_GINT64_MODIFIER "x",
+				       (guint64)a->gpa_start,
+				       (guint64)b->gpa_end - 1);
+		if (!brief)
+			g_string_append_printf(out, " (%" G_GUINT64_FORMAT
+					       " %s)", pages,
+					       plural(pages, "page", "pages"));
+	} else if (brief) {
+		/* an HVA means nothing on another kernel */
+		g_string_append(out, "outside slots");
 	} else {
 		g_string_append_printf(out, "outside slots, hva 0x%"
 				       G_GINT64_MODIFIER "x-0x%"
@@ -511,9 +587,17 @@ static void append_range(GString *out, const struct spte_mirror_event *a,
 	}
 }
 
-static void append_pfn(GString *out, guint64 pfn)
+/* A PFN, or what the blocks of a fold had in its place. */
+static void append_pfn(GString *out, guint64 pfn, guint64 min, guint64 max,
+		       guint distinct, gboolean brief)
 {
-	if (pfn == SPTE_MIRROR_NONE)
+	if (distinct > 1 && brief)
+		g_string_append_printf(out, "%u pfns", distinct);
+	else if (distinct > 1)
+		g_string_append_printf(out, "0x%" G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x (%u distinct)",
+				       min, max, distinct);
+	else if (pfn == SPTE_MIRROR_NONE)
 		g_string_append(out, "none");
 	else
 		g_string_append_printf(out, "0x%" G_GINT64_MODIFIER "x", pfn);
@@ -524,8 +608,21 @@ static double ms_between(guint64 from, guint64 to)
 	return (double)(gint64)(to - from) / 1e6;
 }
 
-/* What one record did, after its callback name and range. */
-static void tl_detail(const struct tl *t, guint i, GString *out)
+static void append_young(GString *out, const struct spte_mirror_event *e,
+			 const struct tl_across *x)
+{
+	if (!x)
+		g_string_append(out, e->result ? "young" : "old");
+	else if (!x->young || x->young == x->blocks)
+		g_string_append(out, x->young ? "young" : "old");
+	else
+		g_string_append_printf(out, "young in %u of %u", x->young,
+				       x->blocks);
+}
+
+/* What a record did, after its callback name and range, as short as can be. */
+static void tl_brief_detail(const struct tl *t, guint i,
+			    const struct tl_across *x, GString *out)
 {
 	const struct spte_mirror_event *e = &t->ev[i];
 	gboolean skipped = e->flags & SPTE_EVF_SKIPPED;
@@ -533,38 +630,99 @@ static void tl_detail(const struct tl *t, guint i, GString *out)
 	switch (e->callback) {
 	case SPTE_CB_INVALIDATE_RANGE_START:
 		if (skipped)
+			g_string_append(out, " SKIPPED");
+		else if (e->leaves)
+			g_string_append_printf(out, " zapped %" G_GUINT64_FORMAT,
+					       (guint64)e->leaves);
+		else if (has_gpa(e))
+			g_string_append(out, " nothing mapped");
+		break;
+	case SPTE_CB_CHANGE_PTE:
+		g_string_append(out, " pfn ");
+		append_pfn(out, e->old_pfn, x ? x->old_min : 0,
+			   x ? x->old_max : 0, x ? x->old_distinct : 1, TRUE);
+		g_string_append(out, " -> ");
+		append_pfn(out, e->new_pfn, x ? x->new_min : 0,
+			   x ? x->new_max : 0, x ? x->new_distinct : 1, TRUE);
+		if (skipped)
+			g_string_append(out, " SKIPPED");
+		break;
+	case SPTE_CB_CLEAR_FLUSH_YOUNG:
+	case SPTE_CB_CLEAR_YOUNG:
+	case SPTE_CB_TEST_YOUNG:
+		g_string_append_c(out, ' ');
+		append_young(out, e, x);
+		break;
+	case SPTE_CB_RELEASE:
+		g_string_append_printf(out, " zapped %" G_GUINT64_FORMAT,
+				       (guint64)e->leaves);
+		break;
+	default:
+		break;
+	}
+	if (e->result && !is_young_cb(e->callback))
+		g_string_append_printf(out, " result %d", e->result);
+}
+
+/*
+ * What one record did, after its callback name and range; with @x, the
+ * record stands for its place in every block of a fold, and PFNs, young
+ * bits and durations are said for all of them.
+ */
+static void tl_detail(const struct tl *t, guint i, const struct tl_across *x,
+		      GString *out)
+{
+	const struct spte_mirror_event *e = &t->ev[i];
+	gboolean skipped = e->flags & SPTE_EVF_SKIPPED;
+
+	if (t->brief) {
+		tl_brief_detail(t, i, x, out);
+		return;
+	}
+	switch (e->callback) {
+	case SPTE_CB_INVALIDATE_RANGE_START:
+		if (skipped) {
 			g_string_append_printf(out, "  SKIPPED (skip_invalidate=1): "
 					       "%" G_GUINT64_FORMAT " %s left "
 					       "mapped, stale",
 					       (guint64)e->leaves,
 					       plural(e->leaves, "leaf", "leaves"));
-		else if (e->leaves)
+		} else if (e->leaves) {
 			g_string_append_printf(out, "  zapped %" G_GUINT64_FORMAT
-					       " %s, first pfn 0x%"
-					       G_GINT64_MODIFIER "x",
+					       " %s, first pfn ",
 					       (guint64)e->leaves,
-					       plural(e->leaves, "leaf", "leaves"),
-					       (guint64)e->old_pfn);
-		else if (has_gpa(e))
+					       plural(e->leaves, "leaf", "leaves"));
+			append_pfn(out, e->old_pfn, x ? x->old_min : 0,
+				   x ? x->old_max : 0,
+				   x ? x->old_distinct : 1, FALSE);
+		} else if (has_gpa(e)) {
 			g_string_append(out, "  nothing mapped");
+		}
 		if (t->match[i] < 0)
 			g_string_append(out, "  (no matching end in the log)");
 		break;
 	case SPTE_CB_INVALIDATE_RANGE_END:
-		if (t->match[i] >= 0)
-			g_string_append_printf(out, "  closes #%" G_GUINT64_FORMAT
-					       " after %.3f ms",
-					       (guint64)t->ev[t->match[i]].seq,
+		if (t->match[i] < 0) {
+			g_string_append(out, "  (its start is not in the log)");
+			break;
+		}
+		g_string_append_printf(out, "  closes #%" G_GUINT64_FORMAT,
+				       (guint64)t->ev[t->match[i]].seq);
+		if (x && x->ms_min != x->ms_max)
+			g_string_append_printf(out, " after %.3f-%.3f ms",
+					       x->ms_min, x->ms_max);
+		else
+			g_string_append_printf(out, " after %.3f ms",
 					       ms_between(t->ev[t->match[i]].time_ns,
 							  e->time_ns));
-		else
-			g_string_append(out, "  (its start is not in the log)");
 		break;
 	case SPTE_CB_CHANGE_PTE:
 		g_string_append(out, "  pfn ");
-		append_pfn(out, e->old_pfn);
+		append_pfn(out, e->old_pfn, x ? x->old_min : 0,
+			   x ? x->old_max : 0, x ? x->old_distinct : 1, FALSE);
 		g_string_append(out, " -> ");
-		append_pfn(out, e->new_pfn);
+		append_pfn(out, e->new_pfn, x ? x->new_min : 0,
+			   x ? x->new_max : 0, x ? x->new_distinct : 1, FALSE);
 		if (skipped)
 			g_string_append(out, "  SKIPPED (skip_invalidate=1): leaf "
 					"kept");
@@ -579,8 +737,9 @@ static void tl_detail(const struct tl *t, guint i, GString *out)
 	case SPTE_CB_CLEAR_FLUSH_YOUNG:
 	case SPTE_CB_CLEAR_YOUNG:
 	case SPTE_CB_TEST_YOUNG:
-		g_string_append_printf(out, "  %s, %" G_GUINT64_FORMAT " %s %s",
-				       e->result ? "young" : "old",
+		g_string_append(out, "  ");
+		append_young(out, e, x);
+		g_string_append_printf(out, ", %" G_GUINT64_FORMAT " %s %s",
 				       (guint64)e->leaves,
 				       plural(e->leaves, "leaf", "leaves"),
 				       e->callback == SPTE_CB_TEST_YOUNG ?
@@ -598,7 +757,8 @@ static void tl_detail(const struct tl *t, guint i, GString *out)
 		g_string_append_printf(out, "  result %d", e->result);
 }
 
-static void tl_name(const struct spte_mirror_event *e, GString *out)
+static void tl_name(const struct tl *t, const struct spte_mirror_event *e,
+		    GString *out)
 {
 	g_string_append(out, spte_mirror_callback_name(e->callback));
 	if (e->event != SPTE_EV_NONE)
@@ -607,114 +767,317 @@ static void tl_name(const struct spte_mirror_event *e, GString *out)
 	if (e->callback <= SPTE_CB_INVALIDATE_RANGE_END &&
 	    !(e->flags & SPTE_EVF_BLOCKABLE))
 		g_string_append(out, " (non-blockable)");
-	g_string_append(out, "  ");
+	g_string_append(out, t->brief ? " " : "  ");
 }
 
-static void tl_fold_detail(const struct tl *t, const struct tl_line *l,
-			   GString *out)
+static void tl_bars(const struct tl *t, guint i, GString *out)
 {
-	const struct spte_mirror_event *a = &t->ev[l->first];
-	guint64 leaves = 0, young = 0, changed = 0;
-
-	for (guint i = l->first; i <= l->last; i++) {
-		leaves += t->ev[i].leaves;
-		young += t->ev[i].result != 0;
-		changed += t->ev[i].old_pfn != SPTE_MIRROR_NONE;
-	}
-	if (is_young_cb(a->callback))
-		g_string_append_printf(out, "  %" G_GUINT64_FORMAT " young, %"
-				       G_GUINT64_FORMAT " old, %" G_GUINT64_FORMAT
-				       " %s %s", young,
-				       (guint64)(l->last - l->first + 1) - young,
-				       leaves, plural(leaves, "leaf", "leaves"),
-				       a->callback == SPTE_CB_TEST_YOUNG ?
-				       "tested" : "aged");
-	else if (a->callback == SPTE_CB_CHANGE_PTE)
-		g_string_append_printf(out, "  %" G_GUINT64_FORMAT " %s still "
-				       "mapped, %" G_GUINT64_FORMAT " zapped",
-				       changed, plural(changed, "leaf", "leaves"),
-				       leaves);
-	else if (leaves)
-		g_string_append_printf(out, "  %" G_GUINT64_FORMAT " %s",
-				       leaves, plural(leaves, "leaf", "leaves"));
-	g_string_append_printf(out, "  [%.3f ms]",
-			       ms_between(a->time_ns, t->ev[l->last].time_ns));
+	for (guint d = 0; d < t->depth[i]; d++)
+		g_string_append(out, "|   ");
 }
 
-static char *tl_seq_text(const struct tl *t, const struct tl_line *l)
+/* The step a record is, for lining up two kernels' logs. */
+static char *tl_key(const struct tl *t, char kind, guint i)
 {
-	if (l->first == l->last)
+	const struct spte_mirror_event *e = &t->ev[i];
+
+	if (e->callback == SPTE_CB_DROPPED)
+		return g_strdup("dropped");
+	if (!has_gpa(e))
+		return g_strdup_printf("%c %u %u %u outside", kind, t->depth[i],
+				       e->callback, e->event);
+	return g_strdup_printf("%c %u %u %u %" G_GINT64_MODIFIER "x-%"
+			       G_GINT64_MODIFIER "x", kind, t->depth[i],
+			       e->callback, e->event, (guint64)e->gpa_start,
+			       (guint64)e->gpa_end);
+}
+
+static char *tl_when(const struct tl *t, guint i)
+{
+	return g_strdup_printf("%+10.3f ms", ms_between(t->t0_ns,
+							t->ev[i].time_ns));
+}
+
+static char *tl_seq(const struct tl *t, guint first, guint last)
+{
+	if (first == last)
 		return g_strdup_printf("#%" G_GUINT64_FORMAT,
-				       (guint64)t->ev[l->first].seq);
+				       (guint64)t->ev[first].seq);
 	return g_strdup_printf("#%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
-			       (guint64)t->ev[l->first].seq,
-			       (guint64)t->ev[l->last].seq);
+			       (guint64)t->ev[first].seq,
+			       (guint64)t->ev[last].seq);
 }
 
-static void tl_print(const struct tl *t, const struct tl_line *l,
-		     int seq_width, GString *out)
+static void tl_add(GPtrArray *rows, enum spte_row_kind kind, char *when,
+		   char *seq, GString *text, char *key)
 {
-	const struct spte_mirror_event *a = &t->ev[l->first];
-	g_autofree char *seq = tl_seq_text(t, l);
+	g_ptr_array_add(rows, spte_row_new(kind, when, seq,
+					   g_string_free(text, FALSE), key));
+	g_free(when);
+	g_free(seq);
+}
+
+/* One record, not folded. */
+static void tl_record(const struct tl *t, guint i, enum spte_row_kind kind,
+		      const struct tl_across *x, GPtrArray *rows)
+{
+	const struct spte_mirror_event *e = &t->ev[i];
+	GString *text = g_string_new(kind == SPTE_ROW_BLOCK ? "  " : NULL);
 	char buf[256];
 
-	g_string_append_printf(out, "%+10.3f ms  %-*s ",
-			       ms_between(t->t0_ns, a->time_ns), seq_width, seq);
-	for (guint d = 0; d < t->depth[l->first]; d++)
-		g_string_append(out, "|   ");
-	if (a->callback == SPTE_CB_DROPPED) {
-		g_string_append_printf(out, "!!!!! DROPPED %" G_GUINT64_FORMAT
+	tl_bars(t, i, text);
+	if (e->callback == SPTE_CB_DROPPED) {
+		g_string_append_printf(text, "!!!!! DROPPED %" G_GUINT64_FORMAT
 				       " %s (#%" G_GUINT64_FORMAT "-%"
-				       G_GUINT64_FORMAT "): the log ring "
-				       "overflowed, callbacks are missing here "
-				       "!!!!!\n", (guint64)a->leaves,
-				       plural(a->leaves, "record", "records"),
-				       (guint64)(a->seq - a->leaves + 1),
-				       (guint64)a->seq);
-		return;
+				       G_GUINT64_FORMAT ")", (guint64)e->leaves,
+				       plural(e->leaves, "record", "records"),
+				       (guint64)(e->seq - e->leaves + 1),
+				       (guint64)e->seq);
+		if (!t->brief)
+			g_string_append(text, ": the log ring overflowed, "
+					"callbacks are missing here !!!!!");
+	} else if (!is_named_cb(e->callback)) {
+		g_string_append(text, spte_mirror_event_format(e, buf,
+							       sizeof(buf)));
+	} else {
+		tl_name(t, e, text);
+		append_range(text, e, e, t->brief);
+		tl_detail(t, i, x, text);
 	}
-	if (!strcmp(spte_mirror_callback_name(a->callback), "unknown")) {
-		g_string_append_printf(out, "%s\n",
-				       spte_mirror_event_format(a, buf,
-								sizeof(buf)));
-		return;
+	tl_add(rows, kind, kind == SPTE_ROW_BLOCK ? g_strdup("") : tl_when(t, i),
+	       tl_seq(t, i, i), text, tl_key(t, kind == SPTE_ROW_BLOCK ? 'b' :
+					     'r', i));
+}
+
+/* A fold's first record's address: GPA inside guest memory, else HVA. */
+static guint64 tl_addr(const struct spte_mirror_event *e, const char **space)
+{
+	*space = has_gpa(e) ? "gpa" : "hva";
+	return has_gpa(e) ? e->gpa_start : e->hva_start;
+}
+
+/* Records that repeat one by one: one line, totals for all. */
+static void tl_run(const struct tl *t, const struct spte_fold *f,
+		   GPtrArray *rows)
+{
+	guint first = t->shown[f->first];
+	guint last = t->shown[f->first + f->count - 1];
+	const struct spte_mirror_event *a = &t->ev[first], *z = &t->ev[last];
+	guint64 size = a->hva_end - a->hva_start;
+	guint64 leaves = 0, young = 0;
+	GString *text = g_string_new(NULL);
+	struct spte_row *r;
+	const char *space;
+	guint64 addr = tl_addr(a, &space);
+
+	for (guint k = f->first; k < f->first + f->count; k++) {
+		leaves += t->ev[t->shown[k]].leaves;
+		young += t->ev[t->shown[k]].result != 0;
 	}
-	tl_name(a, out);
-	if (l->first != l->last)
-		g_string_append_printf(out, "\u00d7%u over ",
-				       l->last - l->first + 1);
-	append_range(out, a, &t->ev[l->last]);
-	if (l->first != l->last)
-		tl_fold_detail(t, l, out);
-	else
-		tl_detail(t, l->first, out);
-	g_string_append_c(out, '\n');
+	tl_bars(t, first, text);
+	tl_name(t, a, text);
+	if (f->stride == (gint64)size && !t->brief) {
+		/* the records tile a range: say which */
+		g_string_append_printf(text, "\u00d7%u over ", f->count);
+		append_range(text, a, z, FALSE);
+	} else {
+		spte_fold_append_range(text, space, addr, f);
+		if (has_gpa(a) && !t->brief)
+			g_string_append_printf(text, " (%" G_GUINT64_FORMAT
+					       " %s each)", size >> 12,
+					       plural(size >> 12, "page",
+						      "pages"));
+	}
+	if (is_young_cb(a->callback))
+		g_string_append_printf(text, t->brief ? " %" G_GUINT64_FORMAT
+				       " young, %" G_GUINT64_FORMAT " old" :
+				       "  %" G_GUINT64_FORMAT " young, %"
+				       G_GUINT64_FORMAT " old", young,
+				       (guint64)f->count - young);
+	if (!t->brief) {
+		if (is_young_cb(a->callback))
+			g_string_append_printf(text, ", %" G_GUINT64_FORMAT
+					       " %s %s", leaves,
+					       plural(leaves, "leaf", "leaves"),
+					       a->callback == SPTE_CB_TEST_YOUNG ?
+					       "tested" : "aged");
+		else if (leaves)
+			g_string_append_printf(text, "  %" G_GUINT64_FORMAT
+					       " %s", leaves,
+					       plural(leaves, "leaf", "leaves"));
+		g_string_append_printf(text, "  [%.3f ms]",
+				       ms_between(a->time_ns, z->time_ns));
+	}
+	tl_add(rows, SPTE_ROW_RUN, tl_when(t, first), tl_seq(t, first, last),
+	       text, g_strdup_printf("R %u %u %u %u %" G_GINT64_MODIFIER "x %"
+				     G_GINT64_MODIFIER "d %" G_GINT64_MODIFIER
+				     "x", t->depth[first], a->callback,
+				     a->event, f->count, addr, f->stride,
+				     size));
+	r = rows->pdata[rows->len - 1];
+	r->records = f->count;
+	r->count = f->count;
+	r->stride = f->stride;
+	r->first_addr = addr;
+}
+
+static int cmp_u64(gconstpointer a, gconstpointer b)
+{
+	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort @v (SPTE_MIRROR_NONE for none) and say its range and distinct count. */
+static void pfn_set(GArray *v, guint64 *min, guint64 *max, guint *distinct)
+{
+	g_array_sort(v, cmp_u64);
+	*min = g_array_index(v, guint64, 0);
+	*max = g_array_index(v, guint64, v->len - 1);
+	*distinct = 1;
+	for (guint k = 1; k < v->len; k++)
+		*distinct += g_array_index(v, guint64, k) !=
+			     g_array_index(v, guint64, k - 1);
+}
+
+/* Place @j of every block of @f. */
+static void tl_across(const struct tl *t, const struct spte_fold *f, guint j,
+		      struct tl_across *x)
+{
+	g_autoptr(GArray) olds = g_array_new(FALSE, FALSE, sizeof(guint64));
+	g_autoptr(GArray) news = g_array_new(FALSE, FALSE, sizeof(guint64));
+
+	*x = (struct tl_across){ .blocks = f->count, .ms_min = G_MAXDOUBLE,
+				 .ms_max = -G_MAXDOUBLE };
+	for (guint k = 0; k < f->count; k++) {
+		guint i = t->shown[f->first + k * f->period + j];
+		const struct spte_mirror_event *e = &t->ev[i];
+
+		g_array_append_val(olds, e->old_pfn);
+		g_array_append_val(news, e->new_pfn);
+		x->young += e->result != 0;
+		if (e->callback == SPTE_CB_INVALIDATE_RANGE_END &&
+		    t->match[i] >= 0) {
+			double ms = ms_between(t->ev[t->match[i]].time_ns,
+					       e->time_ns);
+
+			x->ms_min = MIN(x->ms_min, ms);
+			x->ms_max = MAX(x->ms_max, ms);
+		}
+	}
+	pfn_set(olds, &x->old_min, &x->old_max, &x->old_distinct);
+	pfn_set(news, &x->new_min, &x->new_max, &x->new_distinct);
+}
+
+/* A block repeated: the ×N line, then the first block's records. */
+static void tl_fold(const struct tl *t, const struct spte_fold *f,
+		    GPtrArray *rows)
+{
+	guint first = t->shown[f->first];
+	guint last = t->shown[f->first + f->period * f->count - 1];
+	const struct spte_mirror_event *a = &t->ev[first];
+	GString *text = g_string_new(NULL);
+	struct spte_row *r;
+	const char *space;
+	guint64 addr = tl_addr(a, &space);
+
+	tl_bars(t, first, text);
+	spte_fold_append_range(text, space, addr, f);
+	g_string_append_printf(text, ", %u %s", f->period,
+			       t->brief ? "each" : "records each");
+	if (!t->brief)
+		g_string_append_printf(text, "  [%.3f ms]",
+				       ms_between(a->time_ns,
+						  t->ev[last].time_ns));
+	tl_add(rows, SPTE_ROW_FOLD, tl_when(t, first), tl_seq(t, first, last),
+	       text, g_strdup_printf("F %u %u %" G_GINT64_MODIFIER "x %"
+				     G_GINT64_MODIFIER "d", t->depth[first],
+				     f->count, addr, f->stride));
+	r = rows->pdata[rows->len - 1];
+	r->records = f->period * f->count;
+	r->count = f->count;
+	r->period = f->period;
+	r->stride = f->stride;
+	r->first_addr = addr;
+	for (guint j = 0; j < f->period; j++) {
+		struct tl_across x;
+
+		tl_across(t, f, j, &x);
+		tl_record(t, t->shown[f->first + j], SPTE_ROW_BLOCK, &x, rows);
+	}
 }
 
 /* Records the log lost without a DROPPED record saying so. */
-static void tl_gap(const struct tl *t, guint i, guint64 *expect, GString *out)
+static void tl_gap(const struct tl *t, guint i, guint64 *expect,
+		   GPtrArray *rows)
 {
 	const struct spte_mirror_event *e = &t->ev[i];
 	guint64 first = e->seq;
+	char *text = NULL;
 
 	if (e->callback == SPTE_CB_DROPPED)
 		first = e->seq - e->leaves + 1;
 	if (i > 0 && first == *expect + 1)
-		g_string_append_printf(out, "%14s  !!!!! seq gap: #%"
-				       G_GUINT64_FORMAT " (1 record) is not in "
-				       "this log !!!!!\n", "", *expect);
+		text = g_strdup_printf("!!!!! seq gap: #%" G_GUINT64_FORMAT
+				       " (1 record) is not in this log !!!!!",
+				       *expect);
 	else if (i > 0 && first > *expect)
-		g_string_append_printf(out, "%14s  !!!!! seq gap: #%"
-				       G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
-				       " (%" G_GUINT64_FORMAT " records) are not "
-				       "in this log !!!!!\n", "", *expect,
-				       first - 1, first - *expect);
+		text = g_strdup_printf("!!!!! seq gap: #%" G_GUINT64_FORMAT
+				       "-%" G_GUINT64_FORMAT " (%"
+				       G_GUINT64_FORMAT " records) are not in "
+				       "this log !!!!!", *expect, first - 1,
+				       first - *expect);
 	else if (i > 0 && first < *expect)
-		g_string_append_printf(out, "%14s  !!!!! seq goes back from #%"
-				       G_GUINT64_FORMAT " to #%" G_GUINT64_FORMAT
-				       ": two logs joined? !!!!!\n", "",
-				       *expect - 1, first);
+		text = g_strdup_printf("!!!!! seq goes back from #%"
+				       G_GUINT64_FORMAT " to #%"
+				       G_GUINT64_FORMAT ": two logs joined? "
+				       "!!!!!", *expect - 1, first);
+	if (text)
+		g_ptr_array_add(rows, spte_row_new(SPTE_ROW_NOTE, "", "", text,
+						   g_strdup("gap")));
 	*expect = (guint64)e->seq + 1;
+}
+
+GPtrArray *spte_timeline_rows(const struct spte_mirror_event *ev, guint n,
+			      guint64 t0_ns,
+			      const struct spte_timeline_filter *filter,
+			      gboolean brief)
+{
+	g_autofree int *match = g_new(int, n ? n : 1);
+	g_autofree guint *depth = g_new(guint, n ? n : 1);
+	g_autofree guint *lost = g_new(guint, n ? n : 1);
+	g_autofree guint *shown = g_new(guint, n ? n : 1);
+	g_autoptr(GArray) folds = NULL;
+	GPtrArray *rows = spte_rows_new();
+	struct tl t = { ev, n, t0_ns, brief, match, depth, lost, shown, 0 };
+	guint64 expect = 0;
+	guint k = 0;
+
+	tl_nest(&t);
+	tl_count_losses(&t);
+	for (guint i = 0; i < n; i++)
+		if (tl_shown(&ev[i], filter))
+			shown[t.nshown++] = i;
+	folds = spte_fold_find(t.nshown, &tl_fold_ops, &t);
+	/* gaps print where they are; no fold reaches across one */
+	for (guint i = 0; i < n; i++) {
+		const struct spte_fold *f;
+
+		tl_gap(&t, i, &expect, rows);
+		if (k >= folds->len)
+			continue;
+		f = &g_array_index(folds, struct spte_fold, k);
+		if (shown[f->first] != i)
+			continue;
+		if (f->count == 1)
+			tl_record(&t, i, SPTE_ROW_RECORD, NULL, rows);
+		else if (f->period == 1)
+			tl_run(&t, f, rows);
+		else
+			tl_fold(&t, f, rows);
+		k++;
+	}
+	return rows;
 }
 
 void spte_timeline_format_filtered(const struct spte_mirror_event *ev,
@@ -722,54 +1085,18 @@ void spte_timeline_format_filtered(const struct spte_mirror_event *ev,
 				   const struct spte_timeline_filter *filter,
 				   GString *out)
 {
-	g_autofree int *match = g_new(int, n ? n : 1);
-	g_autofree guint *depth = g_new(guint, n ? n : 1);
-	g_autoptr(GArray) lines = g_array_new(FALSE, FALSE,
-					      sizeof(struct tl_line));
-	struct tl t = { ev, n, t0_ns, match, depth };
-	guint64 expect = 0;
-	int seq_width = 0;
-	guint shown = 0;
+	g_autoptr(GPtrArray) rows = spte_timeline_rows(ev, n, t0_ns, filter,
+						       FALSE);
+	gboolean any = FALSE;
 
-	tl_nest(&t);
-	for (guint i = 0; i < n;) {
-		struct tl_line l = { i, i };
-
-		if (!tl_shown(&ev[i], filter)) {
-			i++;
-			continue;
-		}
-		while (l.last + 1 < n && tl_shown(&ev[l.last + 1], filter) &&
-		       tl_folds(&t, l.last, l.last + 1))
-			l.last++;
-		g_array_append_val(lines, l);
-		i = l.last + 1;
-	}
-	for (guint k = 0; k < lines->len; k++) {
-		g_autofree char *seq =
-			tl_seq_text(&t, &g_array_index(lines, struct tl_line, k));
-
-		seq_width = MAX(seq_width, (int)strlen(seq));
-	}
-	for (guint i = 0, k = 0; i < n; i++) {
-		const struct tl_line *l;
-
-		tl_gap(&t, i, &expect, out);
-		if (k >= lines->len)
-			continue;
-		l = &g_array_index(lines, struct tl_line, k);
-		if (l->first != i)
-			continue;
-		tl_print(&t, l, seq_width, out);
-		shown += l->last - l->first + 1;
-		/* gaps inside a fold are impossible: it needs seq + 1 */
-		for (; i < l->last; i++)
-			expect++;
-		k++;
-	}
-	if (!shown)
+	for (guint i = 0; i < rows->len && !any; i++)
+		any = ((struct spte_row *)rows->pdata[i])->kind != SPTE_ROW_NOTE;
+	if (!any) {
 		g_string_append(out, n ? "(no record matches the filter)\n" :
 				"(no events)\n");
+		return;
+	}
+	spte_rows_format(rows, "", out);
 }
 
 void spte_timeline_format(const struct spte_mirror_event *ev, guint n,

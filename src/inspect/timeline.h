@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "inspect/fold.h"
 #include "mirror/spte_mirror.h"
 
 /*
@@ -35,9 +36,11 @@ int spte_callback_from_name(const char *name);
 int spte_event_from_name(const char *name);
 
 /*
- * Which records spte_timeline_format_filtered() prints.  Nesting, folding
- * and sequence gaps are still worked out on the whole log, so a filtered
- * record keeps its place under its invalidate_range_start.
+ * Which records spte_timeline_format_filtered() prints.  Nesting and
+ * sequence gaps are still worked out on the whole log, so a filtered
+ * record keeps its place under its invalidate_range_start; folding is of
+ * the records shown, and reaches across hidden ones only where nothing
+ * was lost.
  */
 struct spte_timeline_filter {
 	guint64 gpa_start;	/* records whose GPA range meets [start, end) */
@@ -51,8 +54,16 @@ struct spte_timeline_filter {
  * "outside slots" and the HVA range), leaves zapped/aged, old -> new PFN,
  * young/old.  Records between an invalidate_range_start and its
  * invalidate_range_end (same HVA range) are indented under the start;
- * runs of identical records over adjacent ranges fold into one
- * "x N over gpa A-B" line; dropped records and sequence gaps stand out.
+ * dropped records and sequence gaps stand out.
+ *
+ * Repeats fold (inspect/fold.h).  A record repeated at a constant stride
+ * is one line, "×N over gpa A-B (N pages)" when the records tile the
+ * range, else "×N gpa A-B step S"; a block of records repeated is a
+ * "×N gpa A-B step S, P records each" line followed by the first block,
+ * whose PFNs, young bits and durations are those of every block ("0x10-
+ * 0x2f (32 distinct)", "young in 3 of 32").  The same step means the same
+ * callback, event, flags, nesting, leaves, range size and (but for the
+ * young callbacks) result, PFNs present or not alike.
  */
 void spte_timeline_format(const struct spte_mirror_event *ev, guint n,
 			  guint64 t0_ns, GString *out);
@@ -60,5 +71,15 @@ void spte_timeline_format_filtered(const struct spte_mirror_event *ev,
 				   guint n, guint64 t0_ns,
 				   const struct spte_timeline_filter *filter,
 				   GString *out);
+
+/*
+ * The same as rows (inspect/fold.h), for spte compare to line two logs
+ * up: with @brief, each row is what fits a column of a side-by-side view
+ * (no page counts, no HVAs, no explanations).
+ */
+GPtrArray *spte_timeline_rows(const struct spte_mirror_event *ev, guint n,
+			      guint64 t0_ns,
+			      const struct spte_timeline_filter *filter,
+			      gboolean brief);
 
 #endif
