@@ -3,12 +3,15 @@
  * spte events REPORT.json: the notifier callbacks a scenario logged, as a
  * timeline (see inspect/timeline.h).  Reads the report's "events" array,
  * and "scenario" and "kernel" for the heading if present; a bare array of
- * event objects works too.
+ * event objects works too.  KVM's own notifier tracepoints follow when
+ * the report has them ("kvm_trace", from a scenario with a view step),
+ * folded the same way.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "inspect/kvm_trace.h"
 #include "inspect/timeline.h"
 #include "parse.h"
 #include "spte_error.h"
@@ -124,6 +127,40 @@ static void footer(const struct spte_mirror_event *ev, guint n, GString *out)
 	g_string_append_c(out, '\n');
 }
 
+/*
+ * KVM's side, from the report's "kvm_trace": under a --gpa filter only the
+ * records that meet it, under --callback none (those name the mirror's
+ * callbacks, not KVM's tracepoints).
+ */
+static gboolean show_kvm(const char *path, JsonNode *node,
+			 const struct spte_timeline_filter *f, GString *out,
+			 GError **error)
+{
+	g_autoptr(GPtrArray) recs = NULL;
+	g_autoptr(GPtrArray) kept = g_ptr_array_new();
+	g_autoptr(GPtrArray) rows = NULL;
+
+	if (f->callbacks)
+		return TRUE;
+	if (!spte_kvm_trace_from_json(node, &recs, error)) {
+		g_prefix_error(error, "%s: ", path);
+		return FALSE;
+	}
+	for (guint i = 0; i < recs->len; i++) {
+		const struct spte_kvm_trace_rec *r = recs->pdata[i];
+
+		if (f->gpa_start == f->gpa_end ||
+		    (r->gpa_start != SPTE_KVM_TRACE_NO_GPA &&
+		     r->gpa_start < f->gpa_end && r->gpa_end > f->gpa_start))
+			g_ptr_array_add(kept, recs->pdata[i]);
+	}
+	g_string_append_printf(out, "kvm tracepoints: %u of %u records\n",
+			       kept->len, recs->len);
+	rows = spte_kvm_trace_rows(kept, FALSE);
+	spte_rows_format(rows, "  ", out);
+	return TRUE;
+}
+
 static gboolean show(const char *path, const struct spte_timeline_filter *f,
 		     GError **error)
 {
@@ -167,6 +204,10 @@ static gboolean show(const char *path, const struct spte_timeline_filter *f,
 	heading(report, ev, evs->len, t0, out);
 	spte_timeline_format_filtered(ev, evs->len, t0, f, out);
 	footer(ev, evs->len, out);
+	if (report && json_object_has_member(report, "kvm_trace") &&
+	    !show_kvm(path, json_object_get_member(report, "kvm_trace"), f,
+		      out, error))
+		return FALSE;
 	fputs(out->str, stdout);
 	return TRUE;
 }
@@ -194,8 +235,10 @@ int spte_cmd_events(int argc, char **argv)
 		"One line per record: ms since the first record, seq, callback\n"
 		"  and event, GPA range, what it did.  Callbacks inside an\n"
 		"  invalidate_range_start/_end pair are indented under it;\n"
-		"  identical records over adjacent pages fold into one line.\n"
+		"  a record or a block of records repeated page after page\n"
+		"  folds: \u00d7N and the range and step, then the block once.\n"
 		"  Filters keep nesting: a filtered record stays indented.\n"
+		"  KVM's tracepoints follow when the report has them.\n"
 		"\nExit status: 0 shown, 1 unreadable input, 2 bad usage.\n");
 	if (!spte_cli_parse(ctx, "events", &argc, &argv))
 		return 2;

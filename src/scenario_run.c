@@ -5,6 +5,7 @@
 
 #include "agent_client.h"
 #include "dump_view.h"
+#include "inspect/kvm_trace.h"
 #include "inspect/timeline.h"
 #include "knobs.h"
 #include "memcg.h"
@@ -113,6 +114,17 @@ static JsonNode *report_json(const struct spte_scenario *sc,
 	json_builder_add_value(b, spte_events_to_json(
 		(const struct spte_mirror_event *)s->events->data,
 		s->events->len));
+	if (s->kvm_trace && s->vm) {
+		g_autoptr(GPtrArray) recs = spte_kvm_trace_collect(s->kvm_trace);
+
+		/* GPAs: the HVAs of another run, or kernel, mean nothing */
+		for (guint i = 0; i < recs->len; i++)
+			spte_kvm_trace_set_gpa(recs->pdata[i],
+					       (guintptr)s->vm->ram.hva,
+					       s->vm->ram.size, s->vm->ram.gpa);
+		json_builder_set_member_name(b, "kvm_trace");
+		json_builder_add_value(b, spte_kvm_trace_to_json(recs));
+	}
 	json_builder_set_member_name(b, "dumps");
 	json_builder_begin_object(b);
 	for (guint i = 0; i < s->dumps->len; i++) {

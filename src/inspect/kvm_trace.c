@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inspect/fold.h"
 #include "inspect/kvm_trace.h"
 #include "spte_error.h"
 
@@ -275,6 +276,8 @@ gboolean spte_kvm_trace_parse_line(const char *line,
 		.event = g_steal_pointer(&event),
 		.hva_start = start,
 		.hva_end = end,
+		.gpa_start = SPTE_KVM_TRACE_NO_GPA,
+		.gpa_end = SPTE_KVM_TRACE_NO_GPA,
 		.ts_us = g_ascii_strtoull(sec, NULL, 10) * 1000000 + usec,
 		.pid = (int)g_ascii_strtoll(pid, NULL, 10),
 		.comm = g_match_info_fetch(m, 1),
@@ -305,4 +308,314 @@ GPtrArray *spte_kvm_trace_collect(struct spte_kvm_trace *t)
 		g_ptr_array_add(recs, copy);
 	}
 	return recs;
+}
+
+void spte_kvm_trace_set_gpa(struct spte_kvm_trace_rec *rec, guint64 hva,
+			    guint64 len, guint64 gpa)
+{
+	guint64 lo = MAX(rec->hva_start, hva);
+	guint64 hi = MIN(rec->hva_end, hva + len);
+
+	if (lo >= hi) {
+		rec->gpa_start = rec->gpa_end = SPTE_KVM_TRACE_NO_GPA;
+		return;
+	}
+	rec->gpa_start = gpa + (lo - hva);
+	rec->gpa_end = gpa + (hi - hva);
+}
+
+static gboolean has_gpa(const struct spte_kvm_trace_rec *r)
+{
+	return r->gpa_start != SPTE_KVM_TRACE_NO_GPA;
+}
+
+/* ---- JSON ---- */
+
+static void add_u64_or_null(JsonBuilder *b, const char *name, guint64 v)
+{
+	json_builder_set_member_name(b, name);
+	if (v == SPTE_KVM_TRACE_NO_GPA)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_int_value(b, (gint64)v);
+}
+
+JsonNode *spte_kvm_trace_to_json(GPtrArray *recs)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_array(b);
+	for (guint i = 0; i < recs->len; i++) {
+		const struct spte_kvm_trace_rec *r = recs->pdata[i];
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "event");
+		json_builder_add_string_value(b, r->event);
+		json_builder_set_member_name(b, "comm");
+		json_builder_add_string_value(b, r->comm);
+		json_builder_set_member_name(b, "pid");
+		json_builder_add_int_value(b, r->pid);
+		json_builder_set_member_name(b, "ts_us");
+		json_builder_add_int_value(b, (gint64)r->ts_us);
+		json_builder_set_member_name(b, "hva_start");
+		json_builder_add_int_value(b, (gint64)r->hva_start);
+		json_builder_set_member_name(b, "hva_end");
+		json_builder_add_int_value(b, (gint64)r->hva_end);
+		add_u64_or_null(b, "gpa_start", r->gpa_start);
+		add_u64_or_null(b, "gpa_end", r->gpa_end);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	return json_builder_get_root(b);
+}
+
+static gboolean bad_member(GError **error, guint i, const char *member,
+			   const char *what)
+{
+	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+		    "kvm_trace[%u]: '%s' is missing or not %s", i, member,
+		    what);
+	return FALSE;
+}
+
+static gboolean int_member(JsonObject *o, guint i, const char *member,
+			   gboolean nullable, guint64 *out, GError **error)
+{
+	JsonNode *n = json_object_get_member(o, member);
+
+	if (n && nullable && JSON_NODE_HOLDS_NULL(n)) {
+		*out = SPTE_KVM_TRACE_NO_GPA;
+		return TRUE;
+	}
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_INT64)
+		return bad_member(error, i, member, nullable ?
+				  "an integer or null" : "an integer");
+	*out = (guint64)json_node_get_int(n);
+	return TRUE;
+}
+
+static gboolean string_member(JsonObject *o, guint i, const char *member,
+			      char **out, GError **error)
+{
+	JsonNode *n = json_object_get_member(o, member);
+
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_STRING)
+		return bad_member(error, i, member, "a string");
+	*out = g_strdup(json_node_get_string(n));
+	return TRUE;
+}
+
+static gboolean rec_from_json(JsonNode *node, guint i,
+			      struct spte_kvm_trace_rec *r, GError **error)
+{
+	JsonObject *o;
+	guint64 pid;
+
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "kvm_trace[%u]: expected a tracepoint record object",
+			    i);
+		return FALSE;
+	}
+	o = json_node_get_object(node);
+	if (!string_member(o, i, "event", &r->event, error) ||
+	    !string_member(o, i, "comm", &r->comm, error) ||
+	    !int_member(o, i, "pid", FALSE, &pid, error) ||
+	    !int_member(o, i, "ts_us", FALSE, &r->ts_us, error) ||
+	    !int_member(o, i, "hva_start", FALSE, &r->hva_start, error) ||
+	    !int_member(o, i, "hva_end", FALSE, &r->hva_end, error) ||
+	    !int_member(o, i, "gpa_start", TRUE, &r->gpa_start, error) ||
+	    !int_member(o, i, "gpa_end", TRUE, &r->gpa_end, error))
+		return FALSE;
+	r->pid = (int)pid;
+	if (r->hva_end < r->hva_start ||
+	    (r->gpa_start == SPTE_KVM_TRACE_NO_GPA) !=
+	    (r->gpa_end == SPTE_KVM_TRACE_NO_GPA) ||
+	    (has_gpa(r) && r->gpa_end <= r->gpa_start)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "kvm_trace[%u]: a range ends before it starts, or "
+			    "has one GPA end only", i);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean spte_kvm_trace_from_json(JsonNode *array, GPtrArray **out,
+				  GError **error)
+{
+	g_autoptr(GPtrArray) recs = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)spte_kvm_trace_rec_free);
+	JsonArray *a;
+
+	if (!array || !JSON_NODE_HOLDS_ARRAY(array)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "kvm_trace: expected an array of tracepoint records");
+		return FALSE;
+	}
+	a = json_node_get_array(array);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		struct spte_kvm_trace_rec *r = g_new0(struct spte_kvm_trace_rec, 1);
+
+		g_ptr_array_add(recs, r);
+		if (!rec_from_json(json_array_get_element(a, i), i, r, error))
+			return FALSE;
+	}
+	*out = g_steal_pointer(&recs);
+	return TRUE;
+}
+
+/* ---- rows ---- */
+
+/*
+ * The same step: the same event from the same task over a range of the
+ * same size, inside guest memory or not alike; the place is the GPA, the
+ * HVA moving with it (the HVA alone outside guest memory).
+ */
+static gboolean rec_same(gconstpointer data, guint a, guint b, gint64 *delta)
+{
+	GPtrArray *recs = (GPtrArray *)data;
+	const struct spte_kvm_trace_rec *x = recs->pdata[a], *y = recs->pdata[b];
+	gint64 hd = (gint64)(y->hva_start - x->hva_start);
+
+	if (strcmp(x->event, y->event) || strcmp(x->comm, y->comm) ||
+	    x->pid != y->pid || has_gpa(x) != has_gpa(y) ||
+	    x->hva_end - x->hva_start != y->hva_end - y->hva_start)
+		return FALSE;
+	if (has_gpa(x) &&
+	    (x->gpa_end - x->gpa_start != y->gpa_end - y->gpa_start ||
+	     (gint64)(y->gpa_start - x->gpa_start) != hd))
+		return FALSE;
+	*delta = hd;
+	return TRUE;
+}
+
+static gint64 rec_place(gconstpointer data, guint i)
+{
+	const struct spte_kvm_trace_rec *r = ((GPtrArray *)data)->pdata[i];
+
+	return (gint64)(has_gpa(r) ? r->gpa_start : r->hva_start);
+}
+
+static const struct spte_fold_ops rec_fold_ops = {
+	.same = rec_same,
+	.addr = rec_place,
+};
+
+static char *rec_when(const struct spte_kvm_trace_rec *r)
+{
+	return g_strdup_printf("%" G_GUINT64_FORMAT ".%06" G_GUINT64_FORMAT,
+			       r->ts_us / 1000000, r->ts_us % 1000000);
+}
+
+static void append_task(GString *out, const struct spte_kvm_trace_rec *r,
+			gboolean brief)
+{
+	if (brief)
+		g_string_append_printf(out, "%s %s ", r->comm, r->event);
+	else
+		g_string_append_printf(out, "%s-%d %-19s ", r->comm, r->pid,
+				       r->event);
+}
+
+static char *rec_key(char kind, const struct spte_kvm_trace_rec *r)
+{
+	if (!has_gpa(r))
+		return g_strdup_printf("%c %s outside", kind, r->event);
+	return g_strdup_printf("%c %s %" G_GINT64_MODIFIER "x-%"
+			       G_GINT64_MODIFIER "x", kind, r->event,
+			       r->gpa_start, r->gpa_end);
+}
+
+static void add_record(const struct spte_kvm_trace_rec *r,
+		       enum spte_row_kind kind, gboolean brief,
+		       GPtrArray *rows)
+{
+	GString *text = g_string_new(kind == SPTE_ROW_BLOCK ? "  " : NULL);
+	g_autofree char *when = kind == SPTE_ROW_BLOCK ? g_strdup("") :
+				rec_when(r);
+
+	append_task(text, r, brief);
+	if (brief && has_gpa(r))
+		g_string_append_printf(text, "gpa 0x%" G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x", r->gpa_start,
+				       r->gpa_end - 1);
+	else if (brief)
+		g_string_append(text, "outside guest memory");
+	else
+		g_string_append_printf(text, "hva 0x%" G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x", r->hva_start,
+				       r->hva_end - 1);
+	if (!brief && has_gpa(r))
+		g_string_append_printf(text, ", here gpa 0x%" G_GINT64_MODIFIER
+				       "x-0x%" G_GINT64_MODIFIER "x",
+				       r->gpa_start, r->gpa_end - 1);
+	g_ptr_array_add(rows, spte_row_new(kind, when, "",
+					   g_string_free(text, FALSE),
+					   rec_key(kind == SPTE_ROW_BLOCK ?
+						   'b' : 'r', r)));
+}
+
+static void add_fold(GPtrArray *recs, const struct spte_fold *f,
+		     gboolean brief, GPtrArray *rows)
+{
+	const struct spte_kvm_trace_rec *a = recs->pdata[f->first];
+	const struct spte_kvm_trace_rec *z =
+		recs->pdata[f->first + f->period * f->count - 1];
+	guint64 addr = has_gpa(a) ? a->gpa_start : a->hva_start;
+	guint64 size = has_gpa(a) ? a->gpa_end - a->gpa_start :
+		       a->hva_end - a->hva_start;
+	GString *text = g_string_new(NULL);
+	g_autofree char *when = rec_when(a);
+	struct spte_row *row;
+
+	if (f->period == 1)
+		append_task(text, a, brief);
+	spte_fold_append_range(text, has_gpa(a) ? "gpa" : "hva", addr, f);
+	if (f->period > 1)
+		g_string_append_printf(text, ", %u %s", f->period,
+				       brief ? "each" : "records each");
+	else if (!brief)
+		g_string_append_printf(text, " (%" G_GUINT64_FORMAT " %s each)",
+				       size >> 12, size >> 12 == 1 ? "page" :
+				       "pages");
+	if (!brief)
+		g_string_append_printf(text, "  [%.3f ms]",
+				       (double)(z->ts_us - a->ts_us) / 1e3);
+	row = spte_row_new(f->period == 1 ? SPTE_ROW_RUN : SPTE_ROW_FOLD,
+			   when, "", g_string_free(text, FALSE),
+			   g_strdup_printf("%c %s %u %" G_GINT64_MODIFIER "x %"
+					   G_GINT64_MODIFIER "d",
+					   f->period == 1 ? 'R' : 'F',
+					   f->period == 1 ? a->event : "",
+					   f->count, addr, f->stride));
+	row->records = f->period * f->count;
+	row->count = f->count;
+	row->period = f->period;
+	row->stride = f->stride;
+	row->first_addr = addr;
+	g_ptr_array_add(rows, row);
+	for (guint j = 0; f->period > 1 && j < f->period; j++)
+		add_record(recs->pdata[f->first + j], SPTE_ROW_BLOCK, brief,
+			   rows);
+}
+
+GPtrArray *spte_kvm_trace_rows(GPtrArray *recs, gboolean brief)
+{
+	g_autoptr(GArray) folds = spte_fold_find(recs->len, &rec_fold_ops,
+						 recs);
+	GPtrArray *rows = spte_rows_new();
+
+	for (guint k = 0; k < folds->len; k++) {
+		const struct spte_fold *f = &g_array_index(folds,
+							   struct spte_fold, k);
+
+		if (f->count == 1)
+			add_record(recs->pdata[f->first], SPTE_ROW_RECORD,
+				   brief, rows);
+		else
+			add_fold(recs, f, brief, rows);
+	}
+	return rows;
 }

@@ -21,13 +21,23 @@
 #define SPTE_INSPECT_KVM_TRACE_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 struct spte_kvm_trace;
+
+/* No GPA: the record's range meets no guest memory (that is looked at). */
+#define SPTE_KVM_TRACE_NO_GPA	G_MAXUINT64
 
 struct spte_kvm_trace_rec {
 	char *event;		/* "kvm_unmap_hva_range", without "kvm:" */
 	guint64 hva_start;
 	guint64 hva_end;	/* exclusive; start + 4K for one address */
+	/*
+	 * The guest memory of the range, exclusive end, when the reader
+	 * knows it (spte_kvm_trace_set_gpa()); SPTE_KVM_TRACE_NO_GPA else.
+	 */
+	guint64 gpa_start;
+	guint64 gpa_end;
 	guint64 ts_us;		/* trace clock, microseconds */
 	int pid;		/* task that caused it */
 	char *comm;		/* its name as tracefs shows it */
@@ -61,6 +71,33 @@ gboolean spte_kvm_trace_parse_line(const char *line,
 				   struct spte_kvm_trace_rec *rec);
 void spte_kvm_trace_rec_clear(struct spte_kvm_trace_rec *rec);
 void spte_kvm_trace_rec_free(struct spte_kvm_trace_rec *rec);
+
+/*
+ * Give @rec the GPAs of the part of its range inside [@hva, @hva + @len),
+ * guest memory that starts at @gpa; none if it does not meet it.
+ */
+void spte_kvm_trace_set_gpa(struct spte_kvm_trace_rec *rec, guint64 hva,
+			    guint64 len, guint64 gpa);
+
+/*
+ * Records as JSON: an array of {"event", "comm", "pid", "ts_us",
+ * "hva_start", "hva_end", "gpa_start", "gpa_end"} (GPAs null when none),
+ * and back (SPTE_ERROR_INVALID naming the index and the member).
+ */
+JsonNode *spte_kvm_trace_to_json(GPtrArray *recs);
+gboolean spte_kvm_trace_from_json(JsonNode *array, GPtrArray **out,
+				  GError **error);
+
+/*
+ * @recs as rows (inspect/fold.h), repeats folded as the timeline folds
+ * them: a record repeated at a constant stride is one "×N gpa A-B step S"
+ * line; a block of records repeated is a "×N gpa A-B step S, P records
+ * each" line and the first block.  The same step: the same event, task
+ * and range size.  A row reads "TIME COMM-PID EVENT hva A-B, here gpa
+ * C-D"; with @brief, "COMM EVENT gpa C-D", what spte compare puts in a
+ * column (an HVA means nothing on another kernel).
+ */
+GPtrArray *spte_kvm_trace_rows(GPtrArray *recs, gboolean brief);
 
 /* Disable the events, remove the instance and free @t. */
 void spte_kvm_trace_stop(struct spte_kvm_trace *t);

@@ -2,13 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/fold.h"
 #include "inspect/kvm_stats.h"
 #include "inspect/primary.h"
 #include "inspect/view3.h"
 
 #define PAGE_SHIFT	12
 #define PAGE_SIZE	((guint64)1 << PAGE_SHIFT)
-/* Enough to see a pattern; the rest are only counted. */
+/* Lines, once folded: enough to see a pattern; the rest are only counted. */
 #define MAX_TRACE_LINES	32
 
 /* Same set as the dump view, so a row never hides a difference it shows. */
@@ -247,7 +248,10 @@ static void format_trace(struct spte_kvm_trace *trace, guint64 gpa,
 			 guint64 hva, guint64 len, GString *out)
 {
 	g_autoptr(GPtrArray) recs = NULL;
-	guint64 hit = 0;
+	g_autoptr(GPtrArray) hits = g_ptr_array_new();
+	g_autoptr(GPtrArray) rows = NULL;
+	g_autoptr(GPtrArray) shown = NULL;
+	guint64 said = 0;
 
 	if (!trace) {
 		g_string_append(out, "kvm tracepoints: not traced\n");
@@ -255,36 +259,31 @@ static void format_trace(struct spte_kvm_trace *trace, guint64 gpa,
 	}
 	recs = spte_kvm_trace_collect(trace);
 	for (guint i = 0; i < recs->len; i++) {
-		const struct spte_kvm_trace_rec *r = recs->pdata[i];
-		guint64 lo = MAX(r->hva_start, hva);
-		guint64 hi = MIN(r->hva_end, hva + len);
+		struct spte_kvm_trace_rec *r = recs->pdata[i];
 
-		if (lo >= hi)
-			continue;
-		if (!hit++)
-			g_string_append_printf(out, "kvm tracepoints over hva "
-					       "0x%" G_GINT64_MODIFIER "x-0x%"
-					       G_GINT64_MODIFIER "x:\n", hva,
-					       hva + len - 1);
-		if (hit > MAX_TRACE_LINES)
-			continue;
-		g_string_append_printf(out, "  %" G_GUINT64_FORMAT ".%06"
-				       G_GUINT64_FORMAT " %s-%d %-19s hva 0x%"
-				       G_GINT64_MODIFIER "x-0x%"
-				       G_GINT64_MODIFIER "x, here gpa 0x%"
-				       G_GINT64_MODIFIER "x-0x%"
-				       G_GINT64_MODIFIER "x\n",
-				       r->ts_us / 1000000, r->ts_us % 1000000,
-				       r->comm, r->pid, r->event, r->hva_start,
-				       r->hva_end - 1, gpa + (lo - hva),
-				       gpa + (hi - hva) - 1);
+		spte_kvm_trace_set_gpa(r, hva, len, gpa);
+		if (r->gpa_start != SPTE_KVM_TRACE_NO_GPA)
+			g_ptr_array_add(hits, r);
 	}
-	if (hit > MAX_TRACE_LINES)
+	if (hits->len)
+		g_string_append_printf(out, "kvm tracepoints over hva "
+				       "0x%" G_GINT64_MODIFIER "x-0x%"
+				       G_GINT64_MODIFIER "x:\n", hva,
+				       hva + len - 1);
+	/* folded first, so the limit cuts lines, not a pattern's repeats */
+	rows = spte_kvm_trace_rows(hits, FALSE);
+	shown = g_ptr_array_new();
+	for (guint i = 0; i < rows->len && i < MAX_TRACE_LINES; i++) {
+		g_ptr_array_add(shown, rows->pdata[i]);
+		said += ((struct spte_row *)rows->pdata[i])->records;
+	}
+	spte_rows_format(shown, "  ", out);
+	if (rows->len > MAX_TRACE_LINES)
 		g_string_append_printf(out, "  ... and %" G_GUINT64_FORMAT
-				       " more\n", hit - MAX_TRACE_LINES);
-	g_string_append_printf(out, "kvm tracepoints: %" G_GUINT64_FORMAT
-			       " of %u records since start overlap this range "
-			       "(%s)\n", hit, recs->len, spte_kvm_trace_dir(trace));
+				       " more\n", hits->len - said);
+	g_string_append_printf(out, "kvm tracepoints: %u of %u records since "
+			       "start overlap this range (%s)\n", hits->len,
+			       recs->len, spte_kvm_trace_dir(trace));
 }
 
 void spte_view3_format(struct spte_vm *vm,

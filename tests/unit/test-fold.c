@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Folding (inspect/fold.h): periods found in plain records, then in the
- * notifier timeline, where a record that breaks the pattern, a DROPPED
- * marker or a gap in seq must never disappear into a fold.
+ * notifier timeline and KVM's tracepoint list, where a record that
+ * breaks the pattern, a DROPPED marker or a gap in seq must never
+ * disappear into a fold.
  */
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "inspect/fold.h"
+#include "inspect/kvm_trace.h"
 #include "inspect/timeline.h"
 #include "spte-test.h"
 
@@ -365,6 +368,148 @@ static void test_timeline_filtered(void)
 	g_assert_null(strstr(text, "invalidate_range_start"));
 }
 
+/* ---- KVM's tracepoints ---- */
+
+static struct spte_kvm_trace_rec *kvm_rec(const char *event, guint64 gpa,
+					  guint64 ts)
+{
+	struct spte_kvm_trace_rec *r = g_new0(struct spte_kvm_trace_rec, 1);
+
+	r->event = g_strdup(event);
+	r->comm = g_strdup("ksmd");
+	r->pid = 35;
+	r->ts_us = ts;
+	r->hva_start = HVA0 + gpa;
+	r->hva_end = HVA0 + gpa + 0x1000;
+	spte_kvm_trace_set_gpa(r, HVA0, 0x400000, 0);
+	return r;
+}
+
+/* 6.1's KVM under ksm-merge: unmap, set_spte, twice per page. */
+static GPtrArray *kvm_log(void)
+{
+	GPtrArray *recs = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)spte_kvm_trace_rec_free);
+	guint64 ts = 23000000;
+
+	g_ptr_array_add(recs, kvm_rec("kvm_unmap_hva_range", 0x1000, ts++));
+	g_ptr_array_add(recs, kvm_rec("kvm_set_spte_hva", 0x1000, ts++));
+	for (guint64 gpa = 0; gpa < 0x20000; gpa += 0x1000) {
+		if (gpa == 0x1000)
+			continue;
+		for (guint k = 0; k < 2; k++) {
+			g_ptr_array_add(recs, kvm_rec("kvm_unmap_hva_range",
+						      gpa, ts++));
+			g_ptr_array_add(recs, kvm_rec("kvm_set_spte_hva", gpa,
+						      ts++));
+		}
+	}
+	return recs;
+}
+
+static char *rows_text(GPtrArray *rows)
+{
+	GString *out = g_string_new(NULL);
+
+	spte_rows_format(rows, "", out);
+	g_test_message("\n%s", out->str);
+	return g_string_free(out, FALSE);
+}
+
+static void test_kvm_rows(void)
+{
+	g_autoptr(GPtrArray) recs = kvm_log();
+	g_autoptr(GPtrArray) rows = spte_kvm_trace_rows(recs, FALSE);
+	g_autoptr(GPtrArray) brief = spte_kvm_trace_rows(recs, TRUE);
+	g_autofree char *text = rows_text(rows), *btext = rows_text(brief);
+	g_autoptr(JsonNode) json = spte_kvm_trace_to_json(recs);
+	g_autoptr(GPtrArray) back = NULL;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	g_assert_cmpuint(recs->len, ==, 126);
+	/* 2 + 4 records of the first pages, then 30 pages folded */
+	g_assert_cmpuint(rows->len, ==, 2 + 4 + 1 + 4);
+	spte_assert_contains(lines[0], "23.000000  ksmd-35 kvm_unmap_hva_range "
+			     "hva 0x7f0000001000-0x7f0000001fff, here gpa "
+			     "0x1000-0x1fff");
+	spte_assert_contains(lines[6], "23.000006  \u00d730 gpa 0x2000-0x1f000 "
+			     "step 0x1000, 4 records each");
+	spte_assert_contains(lines[7], "ksmd-35 kvm_unmap_hva_range hva "
+			     "0x7f0000002000-0x7f0000002fff, here gpa 0x2000");
+	spte_assert_contains(btext, "ksmd kvm_set_spte_hva gpa 0x0-0xfff\n");
+	g_assert_null(strstr(btext, "hva 0x"));
+
+	/* a JSON round trip keeps every field */
+	g_assert_true(spte_kvm_trace_from_json(json, &back, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(back->len, ==, recs->len);
+	for (guint i = 0; i < recs->len; i++) {
+		const struct spte_kvm_trace_rec *a = recs->pdata[i];
+		const struct spte_kvm_trace_rec *b = back->pdata[i];
+
+		g_assert_cmpstr(a->event, ==, b->event);
+		g_assert_cmpstr(a->comm, ==, b->comm);
+		g_assert_cmpint(a->pid, ==, b->pid);
+		g_assert_cmpuint(a->ts_us, ==, b->ts_us);
+		g_assert_cmphex(a->hva_start, ==, b->hva_start);
+		g_assert_cmphex(a->hva_end, ==, b->hva_end);
+		g_assert_cmphex(a->gpa_start, ==, b->gpa_start);
+		g_assert_cmphex(a->gpa_end, ==, b->gpa_end);
+	}
+}
+
+static char *write_report(const char *dir, const char *name,
+			  const char *kernel, gboolean passed,
+			  const struct spte_mirror_event *ev, guint n,
+			  GPtrArray *kvm)
+{
+	g_autoptr(JsonNode) events = spte_events_to_json(ev, n);
+	g_autoptr(JsonNode) trace = spte_kvm_trace_to_json(kvm);
+	g_autofree char *ev_text = json_to_string(events, FALSE);
+	g_autofree char *kvm_text = json_to_string(trace, FALSE);
+	g_autofree char *text = g_strdup_printf(
+		"{\"scenario\": \"ksm-merge\", \"summary\": \"32 pages merge\", "
+		"\"kernel\": \"%s\", \"passed\": %s, \"checks\": [{\"name\": "
+		"\"audit\", \"line\": 1, \"passed\": %s, \"detail\": \"\"}], "
+		"\"events\": %s, \"kvm_trace\": %s, \"dumps\": {}}", kernel,
+		passed ? "true" : "false", passed ? "true" : "false", ev_text,
+		kvm_text);
+	char *path = g_build_filename(dir, name, NULL);
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	return path;
+}
+
+/* spte events prints a report's KVM side after the timeline, folded. */
+static void test_events_kvm(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("spte-events-kvm-XXXXXX", NULL);
+	struct spte_mirror_event ev[300];
+	g_autoptr(GPtrArray) kvm = kvm_log();
+	g_autofree char *report = write_report(dir, "r.json", "6.1.0-57-amd64",
+					       TRUE, ev, ksm_log(ev), kvm);
+	struct spte_test_run r;
+
+	spte_test_run(&r, "events", report, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	spte_assert_contains(r.out, "#13-252 \u00d730 gpa 0x2000-0x1f000 step "
+			     "0x1000, 8 records each");
+	spte_assert_contains(r.out, "kvm tracepoints: 126 of 126 records\n");
+	spte_assert_contains(r.out, "\u00d730 gpa 0x2000-0x1f000 step 0x1000, 4 "
+			     "records each");
+	spte_test_run_clear(&r);
+	/* --gpa keeps KVM's records of that range, --callback none */
+	spte_test_run(&r, "events", "--gpa", "0x1000", report, NULL);
+	spte_assert_contains(r.out, "kvm tracepoints: 2 of 126 records\n");
+	spte_test_run_clear(&r);
+	spte_test_run(&r, "events", "--callback", "change_pte", report, NULL);
+	g_assert_null(strstr(r.out, "kvm tracepoints"));
+	spte_test_run_clear(&r);
+	g_unlink(report);
+	g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -377,5 +522,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/fold/timeline/broken", test_timeline_broken);
 	g_test_add_func("/fold/timeline/dropped", test_timeline_dropped);
 	g_test_add_func("/fold/timeline/filtered", test_timeline_filtered);
+	g_test_add_func("/fold/kvm", test_kvm_rows);
+	g_test_add_func("/fold/events/kvm", test_events_kvm);
 	return g_test_run();
 }
