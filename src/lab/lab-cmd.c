@@ -176,6 +176,31 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	return TRUE;
 }
 
+const char *spte_lab_exit_text(int status)
+{
+	switch (status) {
+	case SPTE_LAB_EXIT_USAGE:
+		return "bad lab options";
+	case SPTE_LAB_EXIT_KERNEL:
+		return "the lab kernel reported a BUG, WARNING, Oops, lockup or stall";
+	case SPTE_LAB_EXIT_TIMEOUT:
+		return "the lab timed out";
+	case SPTE_LAB_EXIT_NO_STATUS:
+		return "the VM ended without reporting the command's status";
+	case SPTE_LAB_EXIT_SETUP:
+		return "the lab could not be started (kernel, initramfs or QEMU)";
+	default:
+		return NULL;
+	}
+}
+
+char **spte_lab_kernels(gboolean on_demand, GError **error)
+{
+	g_autofree char *dir = lab_script_dir(error);
+
+	return dir ? lab_kernel_names(dir, on_demand, error) : NULL;
+}
+
 /*
  * A splat in the kernel log fails the run whatever the command said: print
  * it with the backtraces that follow, and return SPTE_LAB_EXIT_KERNEL.

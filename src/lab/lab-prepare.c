@@ -38,6 +38,49 @@ void lab_kernel_clear(struct lab_kernel *k)
 	g_clear_pointer(&k->headers, g_free);
 }
 
+/* The words fetch-kernel.sh @option prints, one a line, into @b. */
+static gboolean add_names(const char *script, const char *option,
+			  GStrvBuilder *b, GError **error)
+{
+	const char *argv[] = { script, option, NULL };
+	g_autofree char *out = run_script(argv, error);
+	g_auto(GStrv) lines = NULL;
+
+	if (!out)
+		return FALSE;
+	lines = g_strsplit(out, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		g_strstrip(*l);
+		if (**l)
+			g_strv_builder_add(b, *l);
+	}
+	return TRUE;
+}
+
+/*
+ * lab/kernels' names, by fetch-kernel.sh: --list (the deb kernels, the
+ * lab's default set, the default first), then with @on_demand those of
+ * --list-on-demand (built by build-kernel.sh).
+ */
+char **lab_kernel_names(const char *script_dir, gboolean on_demand,
+			GError **error)
+{
+	g_autofree char *script = g_build_filename(script_dir, "fetch-kernel.sh", NULL);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	g_auto(GStrv) names = NULL;
+
+	if (!add_names(script, "--list", b, error) ||
+	    (on_demand && !add_names(script, "--list-on-demand", b, error)))
+		return NULL;
+	names = g_strv_builder_end(b);
+	if (!names[0]) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s --list printed no kernel", script);
+		return NULL;
+	}
+	return g_steal_pointer(&names);
+}
+
 /*
  * Whether @name is a lab kernel (lab/kernels, by fetch-kernel.sh's
  * --list and --list-on-demand); if not, @error names the known ones.
@@ -45,23 +88,13 @@ void lab_kernel_clear(struct lab_kernel *k)
 gboolean lab_kernel_known(const char *script_dir, const char *name,
 			  GError **error)
 {
-	g_autofree char *script = g_build_filename(script_dir, "fetch-kernel.sh", NULL);
-	const char *deb[] = { script, "--list", NULL };
-	const char *built[] = { script, "--list-on-demand", NULL };
-	g_autofree char *a = run_script(deb, error);
-	g_autofree char *b = a ? run_script(built, error) : NULL;
-	g_auto(GStrv) names = NULL;
+	g_auto(GStrv) names = lab_kernel_names(script_dir, TRUE, error);
 	g_autofree char *known = NULL;
 
-	if (!b)
+	if (!names)
 		return FALSE;
-	g_strchomp(a);
-	g_strchomp(b);
-	known = g_strconcat(a, *b ? "\n" : "", b, NULL);
-	names = g_strsplit(known, "\n", -1);
 	if (g_strv_contains((const char *const *)names, name))
 		return TRUE;
-	g_free(known);
 	known = g_strjoinv(", ", names);
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 		    "lab kernel '%s' (--kernel, or $SPTE_LAB_KERNEL) is not in lab/kernels, which has %s",

@@ -83,6 +83,8 @@ gboolean lab_check_modules(GPtrArray *files, const char *kver, GError **error);
 gboolean lab_kernel_fetch(const char *script_dir, const char *name,
 			  struct lab_kernel *kernel, GError **error);
 void lab_kernel_clear(struct lab_kernel *kernel);
+char **lab_kernel_names(const char *script_dir, gboolean on_demand,
+			GError **error);
 gboolean lab_kernel_known(const char *script_dir, const char *name,
 			  GError **error);
 char *lab_initramfs_build(const char *script_dir, const char *kernel_name,

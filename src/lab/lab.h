@@ -8,6 +8,8 @@
 #ifndef SPTE_LAB_H
 #define SPTE_LAB_H
 
+#include <glib.h>
+
 /*
  * Exit statuses of spte_cmd_lab() that are not the command's own.  They sit
  * where timeout(1) and env(1) put theirs so scripts can tell them apart from
@@ -31,5 +33,16 @@ enum {
  * SPTE_LAB_EXIT_* codes above after printing one line on stderr.
  */
 int spte_cmd_lab(int argc, char **argv);
+
+/* What an exit status of spte_cmd_lab() above 1 means, or NULL. */
+const char *spte_lab_exit_text(int status);
+
+/*
+ * The lab kernels' names as lab/kernels lists them: the default set
+ * (fetch-kernel.sh --list, the default first), with @on_demand also the
+ * kernels built on demand (--list-on-demand).  NULL and @error if the
+ * scripts cannot be run.
+ */
+char **spte_lab_kernels(gboolean on_demand, GError **error);
 
 #endif /* SPTE_LAB_H */
