@@ -20,6 +20,7 @@ int spte_cmd_run(int argc, char **argv);
 int spte_cmd_dump(int argc, char **argv);
 int spte_cmd_diff(int argc, char **argv);
 int spte_cmd_events(int argc, char **argv);
+int spte_cmd_compare(int argc, char **argv);
 
 /* Parse options; on error print "spte CMD: message" and return FALSE. */
 gboolean spte_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,

@@ -34,6 +34,8 @@ static const struct spte_command commands[] = {
 	  "compare two mirror dumps (or a report's before/after) page by page" },
 	{ "events", spte_cmd_events,
 	  "show a scenario report's notifier events as a timeline" },
+	{ "compare", spte_cmd_compare,
+	  "run a scenario on each lab kernel, the callbacks side by side" },
 	{ "lab", spte_cmd_lab,
 	  "run a command inside the lab VM (Debian 6.1 kernel, nested KVM)" },
 };

@@ -1080,6 +1080,16 @@ GPtrArray *spte_timeline_rows(const struct spte_mirror_event *ev, guint n,
 	return rows;
 }
 
+guint *spte_timeline_depths(const struct spte_mirror_event *ev, guint n)
+{
+	g_autofree int *match = g_new(int, n ? n : 1);
+	guint *depth = g_new(guint, n ? n : 1);
+	struct tl t = { .ev = ev, .n = n, .match = match, .depth = depth };
+
+	tl_nest(&t);
+	return depth;
+}
+
 void spte_timeline_format_filtered(const struct spte_mirror_event *ev,
 				   guint n, guint64 t0_ns,
 				   const struct spte_timeline_filter *filter,

@@ -82,4 +82,10 @@ GPtrArray *spte_timeline_rows(const struct spte_mirror_event *ev, guint n,
 			      const struct spte_timeline_filter *filter,
 			      gboolean brief);
 
+/*
+ * How many invalidate_range_start/_end pairs each record is inside, as
+ * the timeline indents it (g_free() the array).
+ */
+guint *spte_timeline_depths(const struct spte_mirror_event *ev, guint n);
+
 #endif

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Folding (inspect/fold.h): periods found in plain records, then in the
- * notifier timeline and KVM's tracepoint list, where a record that
- * breaks the pattern, a DROPPED marker or a gap in seq must never
- * disappear into a fold.
+ * notifier timeline, KVM's tracepoint list and spte compare, where a
+ * record that breaks the pattern, a DROPPED marker or a gap in seq must
+ * never disappear into a fold.
  */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -510,6 +510,130 @@ static void test_events_kvm(void)
 	g_rmdir(dir);
 }
 
+/* ---- spte compare on saved reports ---- */
+
+/* 6.12: the same log without change_pte, nor KVM's kvm_set_spte_hva. */
+static guint drop_change_pte(struct spte_mirror_event *ev, guint n)
+{
+	guint m = 0;
+
+	for (guint i = 0; i < n; i++)
+		if (ev[i].callback != SPTE_CB_CHANGE_PTE) {
+			ev[m] = ev[i];
+			ev[m].seq = m + 1;
+			m++;
+		}
+	return m;
+}
+
+static const char *column_line(char **lines, const char *needle)
+{
+	for (char **l = lines; *l; l++)
+		if (strstr(*l, needle))
+			return *l;
+	g_error("no line with '%s'", needle);
+	return NULL;
+}
+
+static void test_compare_reports(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("spte-compare-XXXXXX", NULL);
+	struct spte_mirror_event ev[300];
+	g_autoptr(GPtrArray) kvm = kvm_log();
+	g_autoptr(GPtrArray) kvm_new = g_ptr_array_new();
+	g_autofree char *old = NULL, *new = NULL, *bad = NULL, *json = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_auto(GStrv) lines = NULL;
+	struct spte_test_run r;
+	JsonObject *o;
+	JsonArray *cols;
+	guint n = ksm_log(ev);
+	const char *l;
+
+	old = write_report(dir, "old.json", "6.1.0-57-amd64", TRUE, ev, n, kvm);
+	for (guint i = 0; i < kvm->len; i++)
+		if (strcmp(((struct spte_kvm_trace_rec *)kvm->pdata[i])->event,
+			   "kvm_set_spte_hva"))
+			g_ptr_array_add(kvm_new, kvm->pdata[i]);
+	n = drop_change_pte(ev, n);
+	new = write_report(dir, "new.json", "6.12.57+deb12-amd64", TRUE, ev, n,
+			   kvm_new);
+	json = g_build_filename(dir, "cmp.json", NULL);
+
+	spte_test_run(&r, "compare", "--report", old, "--report", new,
+		      "--json", json, NULL);
+	g_assert_cmpint(r.status, ==, 0);
+	lines = g_strsplit(r.out, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), <, 80);
+	/* change_pte in the first column only, beside nothing */
+	l = column_line(lines, "#14       |   change_pte gpa 0x2000-0x2fff");
+	g_assert_true(g_str_has_suffix(l, "\u2502"));
+	l = column_line(lines, "\u00d730 gpa 0x2000-0x1f000 step 0x1000, 8 each");
+	spte_assert_contains(l, "\u2502 #10-189 \u00d730 gpa 0x2000-0x1f000 step "
+			     "0x1000, 6 each");
+	l = column_line(lines, "#3      |   invalidate_secondary gpa 0x1000");
+	spte_assert_contains(l, "\u2502 #2      |   invalidate_secondary gpa 0x1000");
+	/* the counts right-aligned under the widest kernel name */
+	spte_assert_contains(r.out, "  change_pte                                "
+			     "63                   0   only on 6.1.0-57-amd64");
+	spte_assert_contains(r.out, "invalidate_secondary 6.12.57+deb12-amd64  "
+			     "63 of 63 inside; 63 after invalidate_range_start, "
+			     "before invalidate_range_end");
+	spte_assert_contains(r.out, "kvm_set_spte_hva");
+	spte_assert_contains(r.out, "verdict: 6.1.0-57-amd64 PASS, "
+			     "6.12.57+deb12-amd64 PASS");
+	spte_test_run_clear(&r);
+
+	g_assert_true(json_parser_load_from_file(parser, json, NULL));
+	o = json_node_get_object(json_parser_get_root(parser));
+	cols = json_object_get_array_member(o, "columns");
+	g_assert_cmpuint(json_array_get_length(cols), ==, 2);
+	g_assert_cmpstr(json_object_get_string_member(
+		json_array_get_object_element(cols, 1), "kernel"), ==,
+		"6.12.57+deb12-amd64");
+	g_assert_true(json_object_has_member(json_object_get_object_member(o,
+				"only_on"), "change_pte"));
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o,
+				"events")), <, 40);
+
+	/* a failed run fails the comparison */
+	bad = write_report(dir, "bad.json", "6.12.57+deb12-amd64", FALSE, ev, n,
+			   kvm_new);
+	spte_test_run(&r, "compare", "--report", old, "--report", bad, NULL);
+	g_assert_cmpint(r.status, ==, 1);
+	spte_assert_contains(r.out, "FAIL (1 of 1 checks failed)");
+	spte_test_run_clear(&r);
+
+	spte_test_run(&r, "compare", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	spte_test_run_clear(&r);
+	spte_test_run(&r, "compare", "--report", old, "ksm-merge", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	spte_test_run_clear(&r);
+
+	g_unlink(old);
+	g_unlink(new);
+	g_unlink(bad);
+	g_unlink(json);
+	g_rmdir(dir);
+}
+
+/* Named errors for what the lab cannot run, before any VM boots. */
+static void test_compare_usage(void)
+{
+	struct spte_test_run r;
+
+	spte_test_run(&r, "compare", "ksm-merge", "--kernels", "6.1,9.9", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	spte_assert_contains(r.err, "--kernels: unknown lab kernel '9.9' "
+			     "(lab/kernels has 6.1, 6.12");
+	spte_test_run_clear(&r);
+	spte_test_run(&r, "compare", "no-such-scenario", NULL);
+	g_assert_cmpint(r.status, ==, 2);
+	spte_assert_contains(r.err, "no scenario 'no-such-scenario'");
+	spte_test_run_clear(&r);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -524,5 +648,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/fold/timeline/filtered", test_timeline_filtered);
 	g_test_add_func("/fold/kvm", test_kvm_rows);
 	g_test_add_func("/fold/events/kvm", test_events_kvm);
+	g_test_add_func("/fold/compare/reports", test_compare_reports);
+	g_test_add_func("/fold/compare/usage", test_compare_usage);
 	return g_test_run();
 }
