@@ -23,7 +23,7 @@ struct spte_command {
 
 static const struct spte_command commands[] = {
 	{ "demo", spte_cmd_demo,
-	  "KSM merge, THP collapse and khugepaged's test_young, in the lab VM" },
+	  "KSM merge, THP collapse, khugepaged's test_young; ksm-merge per kernel" },
 	{ "scenario", spte_cmd_scenario,
 	  "list, show or run memory-management scenarios against a guest" },
 	{ "run", spte_cmd_run,
