@@ -154,8 +154,11 @@ void spte_fold_append_range(GString *out, const char *space, guint64 first,
 {
 	guint64 last = first + (guint64)f->stride * (f->count - 1);
 
-	g_string_append_printf(out, "\u00d7%u %s 0x%" G_GINT64_MODIFIER "x",
-			       f->count, space, first);
+	g_string_append_printf(out, "\u00d7%u", f->count);
+	if (!space)
+		return;
+	g_string_append_printf(out, " %s 0x%" G_GINT64_MODIFIER "x", space,
+			       first);
 	if (f->stride)
 		g_string_append_printf(out, "-0x%" G_GINT64_MODIFIER "x", last);
 	g_string_append(out, " step ");

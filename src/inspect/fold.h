@@ -67,6 +67,8 @@ GArray *spte_fold_find(guint n, const struct spte_fold_ops *ops,
 /*
  * "×N gpa A-B step S": @space is "gpa" or "hva", @first the first block's
  * address, B the last block's.  A stride of 0 repeats the same range.
+ * @space NULL: "×N" alone, for an address that would mean nothing to the
+ * reader (another run's HVAs).
  */
 void spte_fold_append_range(GString *out, const char *space, guint64 first,
 			    const struct spte_fold *f);

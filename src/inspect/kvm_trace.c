@@ -568,11 +568,16 @@ static void add_fold(GPtrArray *recs, const struct spte_fold *f,
 		       a->hva_end - a->hva_start;
 	GString *text = g_string_new(NULL);
 	g_autofree char *when = rec_when(a);
+	/* brief: no HVA, here or in the key, as in add_record() */
+	gboolean placeless = brief && !has_gpa(a);
 	struct spte_row *row;
 
 	if (f->period == 1)
 		append_task(text, a, brief);
-	spte_fold_append_range(text, has_gpa(a) ? "gpa" : "hva", addr, f);
+	spte_fold_append_range(text, placeless ? NULL : has_gpa(a) ? "gpa" :
+			       "hva", addr, f);
+	if (placeless)
+		g_string_append(text, " outside guest memory");
 	if (f->period > 1)
 		g_string_append_printf(text, ", %u %s", f->period,
 				       brief ? "each" : "records each");
@@ -589,12 +594,13 @@ static void add_fold(GPtrArray *recs, const struct spte_fold *f,
 					   G_GINT64_MODIFIER "d",
 					   f->period == 1 ? 'R' : 'F',
 					   f->period == 1 ? a->event : "",
-					   f->count, addr, f->stride));
+					   f->count, placeless ? 0 : addr,
+					   placeless ? 0 : f->stride));
 	row->records = f->period * f->count;
 	row->count = f->count;
 	row->period = f->period;
 	row->stride = f->stride;
-	row->first_addr = addr;
+	row->first_addr = placeless ? 0 : addr;
 	g_ptr_array_add(rows, row);
 	for (guint j = 0; f->period > 1 && j < f->period; j++)
 		add_record(recs->pdata[f->first + j], SPTE_ROW_BLOCK, brief,

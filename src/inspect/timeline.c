@@ -849,11 +849,20 @@ static void tl_record(const struct tl *t, guint i, enum spte_row_kind kind,
 					     'r', i));
 }
 
-/* A fold's first record's address: GPA inside guest memory, else HVA. */
-static guint64 tl_addr(const struct spte_mirror_event *e, const char **space)
+/*
+ * A fold's first record's address: GPA inside guest memory, else HVA,
+ * which brief rows leave out (*space NULL, 0), text and key alike: an
+ * HVA means nothing next to another kernel's run.
+ */
+static guint64 tl_addr(const struct tl *t, const struct spte_mirror_event *e,
+		       const char **space)
 {
-	*space = has_gpa(e) ? "gpa" : "hva";
-	return has_gpa(e) ? e->gpa_start : e->hva_start;
+	if (has_gpa(e)) {
+		*space = "gpa";
+		return e->gpa_start;
+	}
+	*space = t->brief ? NULL : "hva";
+	return t->brief ? 0 : e->hva_start;
 }
 
 /* Records that repeat one by one: one line, totals for all. */
@@ -868,7 +877,7 @@ static void tl_run(const struct tl *t, const struct spte_fold *f,
 	GString *text = g_string_new(NULL);
 	struct spte_row *r;
 	const char *space;
-	guint64 addr = tl_addr(a, &space);
+	guint64 addr = tl_addr(t, a, &space);
 
 	for (guint k = f->first; k < f->first + f->count; k++) {
 		leaves += t->ev[t->shown[k]].leaves;
@@ -882,6 +891,8 @@ static void tl_run(const struct tl *t, const struct spte_fold *f,
 		append_range(text, a, z, FALSE);
 	} else {
 		spte_fold_append_range(text, space, addr, f);
+		if (!space)
+			g_string_append(text, " outside slots");
 		if (has_gpa(a) && !t->brief)
 			g_string_append_printf(text, " (%" G_GUINT64_FORMAT
 					       " %s each)", size >> 12,
@@ -912,8 +923,8 @@ static void tl_run(const struct tl *t, const struct spte_fold *f,
 	       text, g_strdup_printf("R %u %u %u %u %" G_GINT64_MODIFIER "x %"
 				     G_GINT64_MODIFIER "d %" G_GINT64_MODIFIER
 				     "x", t->depth[first], a->callback,
-				     a->event, f->count, addr, f->stride,
-				     size));
+				     a->event, f->count, addr,
+				     space ? f->stride : 0, size));
 	r = rows->pdata[rows->len - 1];
 	r->records = f->count;
 	r->count = f->count;
@@ -979,10 +990,12 @@ static void tl_fold(const struct tl *t, const struct spte_fold *f,
 	GString *text = g_string_new(NULL);
 	struct spte_row *r;
 	const char *space;
-	guint64 addr = tl_addr(a, &space);
+	guint64 addr = tl_addr(t, a, &space);
 
 	tl_bars(t, first, text);
 	spte_fold_append_range(text, space, addr, f);
+	if (!space)
+		g_string_append(text, " outside slots");
 	g_string_append_printf(text, ", %u %s", f->period,
 			       t->brief ? "each" : "records each");
 	if (!t->brief)
@@ -992,7 +1005,7 @@ static void tl_fold(const struct tl *t, const struct spte_fold *f,
 	tl_add(rows, SPTE_ROW_FOLD, tl_when(t, first), tl_seq(t, first, last),
 	       text, g_strdup_printf("F %u %u %" G_GINT64_MODIFIER "x %"
 				     G_GINT64_MODIFIER "d", t->depth[first],
-				     f->count, addr, f->stride));
+				     f->count, addr, space ? f->stride : 0));
 	r = rows->pdata[rows->len - 1];
 	r->records = f->period * f->count;
 	r->count = f->count;

@@ -510,6 +510,50 @@ static void test_events_kvm(void)
 	g_rmdir(dir);
 }
 
+/*
+ * Outside guest memory only the HVA places a record, and another run's
+ * HVAs mean nothing: a brief fold says neither, nor keys on it.
+ */
+static void test_brief_outside(void)
+{
+	g_autoptr(GPtrArray) recs = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)spte_kvm_trace_rec_free);
+	g_autoptr(GPtrArray) rows = NULL, brief = NULL, tl_rows = NULL;
+	g_autofree char *text = NULL, *btext = NULL, *tl_text = NULL;
+	struct spte_mirror_event ev[3];
+
+	for (guint k = 0; k < 3; k++) {
+		struct spte_kvm_trace_rec *r = kvm_rec("kvm_unmap_hva_range",
+						       0, k);
+
+		g_free(r->comm);
+		r->comm = g_strdup("spte");
+		r->hva_start = 0x5555000000ULL + k * 0x20000;
+		r->hva_end = r->hva_start + 0x1000;
+		spte_kvm_trace_set_gpa(r, HVA0, 0x400000, 0);
+		g_ptr_array_add(recs, r);
+		ev[k] = ev_new(k + 1, SPTE_CB_INVALIDATE_SECONDARY, 0);
+		ev[k].gpa_start = ev[k].gpa_end = SPTE_MIRROR_NONE;
+		ev[k].hva_start = 0x5555000000ULL + k * 0x20000;
+		ev[k].hva_end = ev[k].hva_start + 0x1000;
+	}
+	rows = spte_kvm_trace_rows(recs, FALSE);
+	brief = spte_kvm_trace_rows(recs, TRUE);
+	text = rows_text(rows);
+	btext = rows_text(brief);
+	spte_assert_contains(text, "spte-35 kvm_unmap_hva_range \u00d73 hva "
+			     "0x5555000000-0x5555040000 step 0x20000");
+	spte_assert_contains(btext, "spte kvm_unmap_hva_range \u00d73 outside "
+			     "guest memory\n");
+	g_assert_null(strstr(((struct spte_row *)brief->pdata[0])->key,
+			     "5555"));
+	tl_rows = spte_timeline_rows(ev, 3, T0, NULL, TRUE);
+	tl_text = rows_text(tl_rows);
+	spte_assert_contains(tl_text, "#1-3 invalidate_secondary \u00d73 outside "
+			     "slots\n");
+	g_assert_null(strstr(tl_text, "0x5555"));
+}
+
 /* ---- spte compare on saved reports ---- */
 
 /* 6.12: the same log without change_pte, nor KVM's kvm_set_spte_hva. */
@@ -648,6 +692,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/fold/timeline/filtered", test_timeline_filtered);
 	g_test_add_func("/fold/kvm", test_kvm_rows);
 	g_test_add_func("/fold/events/kvm", test_events_kvm);
+	g_test_add_func("/fold/brief-outside", test_brief_outside);
 	g_test_add_func("/fold/compare/reports", test_compare_reports);
 	g_test_add_func("/fold/compare/usage", test_compare_usage);
 	return g_test_run();
