@@ -36,6 +36,8 @@ struct column {
 	gboolean passed;
 	guint checks, failed;
 	char *problem;		/* why the run failed, or NULL */
+	/* the scenario does not apply to this kernel: why, else NULL */
+	char *not_here;
 	GArray *events;		/* struct spte_mirror_event */
 	GPtrArray *kvm;		/* spte_kvm_trace_rec; NULL: not traced */
 	GPtrArray *ev_rows, *kvm_rows;
@@ -48,6 +50,7 @@ static void column_clear(struct column *c)
 	g_free(c->report);
 	g_free(c->log);
 	g_free(c->problem);
+	g_free(c->not_here);
 	g_clear_pointer(&c->events, g_array_unref);
 	g_clear_pointer(&c->kvm, g_ptr_array_unref);
 	g_clear_pointer(&c->ev_rows, g_ptr_array_unref);
@@ -164,6 +167,30 @@ static void print_log_tail(const char *path)
 		fprintf(stderr, "  %s\n", lines[i]);
 }
 
+static const char *column_verdict(const struct column *c)
+{
+	if (c->not_here)
+		return "not on this kernel";
+	return c->problem ? "FAILED" : c->passed ? "PASS" : "FAIL";
+}
+
+/*
+ * What `spte scenario run` printed when the scenario does not apply to
+ * the kernel: "NAME: not on this kernel: kernel R lacks ...".
+ */
+static char *not_here_reason(const char *log)
+{
+	g_autofree char *text = NULL;
+	const char *p, *end;
+
+	if (!g_file_get_contents(log, &text, NULL, NULL) ||
+	    !(p = strstr(text, ": not on this kernel: ")))
+		return g_strdup("the scenario does not apply to this kernel");
+	p += strlen(": not on this kernel: ");
+	end = strchrnul(p, '\n');
+	return g_strndup(p, end - p);
+}
+
 /* "the lab run ended with status N (what N means)@more" */
 static char *lab_ended(int status, const char *more)
 {
@@ -224,7 +251,11 @@ static void run_column(struct compare *cmp, struct column *c,
 	c->lab_status = g_subprocess_get_if_exited(proc) ?
 			g_subprocess_get_exit_status(proc) :
 			128 + g_subprocess_get_term_sig(proc);
-	if (!g_file_test(c->report, G_FILE_TEST_EXISTS))
+	if (c->lab_status == SPTE_SCENARIO_NOT_APPLICABLE &&
+	    !g_file_test(c->report, G_FILE_TEST_EXISTS))
+		/* an outcome on this kernel, not a failure of the run */
+		c->not_here = not_here_reason(c->log);
+	else if (!g_file_test(c->report, G_FILE_TEST_EXISTS))
 		c->problem = lab_ended(c->lab_status, " and wrote no report");
 	else if (!load_report(cmp, c, &error))
 		c->problem = g_strdup(error->message);
@@ -232,8 +263,8 @@ static void run_column(struct compare *cmp, struct column *c,
 		/* the scenario passed, the lab did not: a splat, say */
 		c->problem = lab_ended(c->lab_status, "");
 	fprintf(stderr, "spte compare: %s: %s, lab status %d, %.1f s\n",
-		c->label, c->problem ? "FAILED" : c->passed ? "PASS" : "FAIL",
-		c->lab_status, (g_get_monotonic_time() - t0) / 1e6);
+		c->label, column_verdict(c), c->lab_status,
+		(g_get_monotonic_time() - t0) / 1e6);
 	if (c->problem) {
 		fprintf(stderr, "spte compare: %s: %s\n", c->label, c->problem);
 		print_log_tail(c->log);
@@ -567,6 +598,11 @@ static void print_runs(const struct compare *cmp, GString *out)
 		g_string_append_printf(out, "  %-*s  ", lw, c->label);
 		if (rw)
 			g_string_append_printf(out, "%-*s  ", rw, release_of(c));
+		if (c->not_here) {
+			g_string_append_printf(out, "not on this kernel: %s\n",
+					       c->not_here);
+			continue;
+		}
 		if (!c->events) {
 			g_string_append_printf(out, "FAILED: %s\n", c->problem);
 			continue;
@@ -707,8 +743,7 @@ static void print_verdict(const struct compare *cmp, GString *out)
 		const struct column *col = &cmp->col[c];
 
 		g_string_append_printf(out, " %s %s%s", col->label,
-				       col->problem ? "FAILED" :
-				       col->passed ? "PASS" : "FAIL",
+				       column_verdict(col),
 				       c + 1 < cmp->ncols ? "," : "");
 	}
 	g_string_append_c(out, '\n');
@@ -728,8 +763,9 @@ static void print_compare(struct compare *cmp, GString *out)
 			g_ptr_array_add(heads, g_strdup(col->label));
 		else
 			g_ptr_array_add(heads, g_strdup_printf("%s (%s)",
-					col->label, col->release ?
-					col->release : "no report"));
+					col->label, col->release ? col->release :
+					col->not_here ? "not on this kernel" :
+					"no report"));
 		runs += col->events != NULL;
 		traced += col->kvm != NULL;
 	}
@@ -822,6 +858,7 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 		else
 			json_builder_add_null_value(b);
 		add_string_or_null(b, "problem", col->problem);
+		add_string_or_null(b, "not_on_this_kernel", col->not_here);
 		add_string_or_null(b, "report", col->report);
 		add_string_or_null(b, "log", col->log);
 		json_builder_set_member_name(b, "checks");
@@ -981,6 +1018,7 @@ static int compare_main(const struct compare_opts *o, const char *arg)
 	g_autofree char *run_arg = NULL;
 	struct compare cmp = { 0 };
 	gboolean passed = TRUE;
+	guint applied = 0;
 	int ret = 2;
 
 	if (o->reports) {
@@ -1022,8 +1060,13 @@ static int compare_main(const struct compare_opts *o, const char *arg)
 			run_column(&cmp, &cmp.col[c], sc, run_arg, o->out);
 		}
 	}
-	for (guint c = 0; c < cmp.ncols; c++)
+	/* a scenario that does not apply to a kernel fails on none */
+	for (guint c = 0; c < cmp.ncols; c++) {
+		if (cmp.col[c].not_here)
+			continue;
 		passed &= cmp.col[c].passed && !cmp.col[c].problem;
+		applied++;
+	}
 	if (!cmp.scenario)
 		cmp.scenario = g_strdup("(unnamed)");
 	build_rows(&cmp);
@@ -1040,7 +1083,7 @@ static int compare_main(const struct compare_opts *o, const char *arg)
 			goto out;
 		}
 	}
-	ret = passed ? 0 : 1;
+	ret = !passed ? 1 : applied ? 0 : SPTE_SCENARIO_NOT_APPLICABLE;
 out:
 	compare_clear(&cmp);
 	return ret;
@@ -1078,9 +1121,10 @@ int spte_cmd_compare(int argc, char **argv)
 		"  kernel, and what differs: callbacks on one kernel only, counts\n"
 		"  per kernel, where each callback fires, each run's verdict.\n"
 		"  Reports and the lab's output: DIR/NAME-KERNEL.json and .log.\n"
-		"\nExit status: 0 every run passed, 1 a run failed (the scenario,\n"
-		"  or the lab: its status is named), 2 bad usage (an unknown\n"
-		"  kernel or scenario).\n");
+		"\nExit status: 0 every run passed (or the scenario does not apply\n"
+		"  to its kernel), 1 a run failed (the scenario, or the lab: its\n"
+		"  status is named), 2 bad usage (an unknown kernel or scenario),\n"
+		"  3 the scenario applies to none of the kernels.\n");
 	if (!spte_cli_parse(ctx, "compare", &argc, &argv))
 		goto out;
 	if (o.reports ? argc != 1 : argc != 2) {
