@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "inspect/fold.h"
+#include "inspect/json_member.h"
 #include "inspect/kvm_trace.h"
 #include "inspect/timeline.h"
 #include "lab/lab.h"
@@ -80,16 +81,6 @@ static void compare_clear(struct compare *c)
 
 /* ---- reading a report ---- */
 
-static const char *string_member(JsonObject *o, const char *name)
-{
-	JsonNode *n = json_object_get_member(o, name);
-
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
 static gboolean load_report(struct compare *cmp, struct column *c,
 			    GError **error)
 {
@@ -122,7 +113,7 @@ static gboolean load_report(struct compare *cmp, struct column *c,
 	}
 	c->passed = json_object_get_boolean_member_with_default(o, "passed",
 								FALSE);
-	s = string_member(o, "kernel");
+	s = spte_json_string_or_null(o, "kernel");
 	c->release = g_strdup(s ? s : "unknown");
 	if (!c->label)
 		c->label = g_strdup(c->release);
@@ -140,10 +131,10 @@ static gboolean load_report(struct compare *cmp, struct column *c,
 					FALSE);
 		}
 	}
-	s = string_member(o, "scenario");
+	s = spte_json_string_or_null(o, "scenario");
 	if (!cmp->scenario && s)
 		cmp->scenario = g_strdup(s);
-	s = string_member(o, "summary");
+	s = spte_json_string_or_null(o, "summary");
 	if (!cmp->summary && s)
 		cmp->summary = g_strdup(s);
 	return TRUE;

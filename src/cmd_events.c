@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "inspect/json_member.h"
 #include "inspect/kvm_trace.h"
 #include "inspect/timeline.h"
 #include "parse.h"
@@ -63,21 +64,11 @@ static gboolean parse_callbacks(char **names, struct spte_timeline_filter *f,
 	return TRUE;
 }
 
-static const char *string_member(JsonObject *o, const char *name)
-{
-	JsonNode *n = json_object_get_member(o, name);
-
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
 static void heading(JsonObject *report, const struct spte_mirror_event *ev,
 		    guint n, guint64 t0, GString *out)
 {
-	const char *scenario = report ? string_member(report, "scenario") : NULL;
-	const char *kernel = report ? string_member(report, "kernel") : NULL;
+	const char *scenario = report ? spte_json_string_or_null(report, "scenario") : NULL;
+	const char *kernel = report ? spte_json_string_or_null(report, "kernel") : NULL;
 	guint64 last = t0;
 
 	for (guint i = 0; i < n; i++)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "inspect/fold.h"
+#include "inspect/json_member.h"
 #include "inspect/kvm_trace.h"
 #include "spte_error.h"
 
@@ -369,44 +370,6 @@ JsonNode *spte_kvm_trace_to_json(GPtrArray *recs)
 	return json_builder_get_root(b);
 }
 
-static gboolean bad_member(GError **error, guint i, const char *member,
-			   const char *what)
-{
-	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-		    "kvm_trace[%u]: '%s' is missing or not %s", i, member,
-		    what);
-	return FALSE;
-}
-
-static gboolean int_member(JsonObject *o, guint i, const char *member,
-			   gboolean nullable, guint64 *out, GError **error)
-{
-	JsonNode *n = json_object_get_member(o, member);
-
-	if (n && nullable && JSON_NODE_HOLDS_NULL(n)) {
-		*out = SPTE_KVM_TRACE_NO_GPA;
-		return TRUE;
-	}
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_INT64)
-		return bad_member(error, i, member, nullable ?
-				  "an integer or null" : "an integer");
-	*out = (guint64)json_node_get_int(n);
-	return TRUE;
-}
-
-static gboolean string_member(JsonObject *o, guint i, const char *member,
-			      char **out, GError **error)
-{
-	JsonNode *n = json_object_get_member(o, member);
-
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_STRING)
-		return bad_member(error, i, member, "a string");
-	*out = g_strdup(json_node_get_string(n));
-	return TRUE;
-}
-
 static gboolean rec_from_json(JsonNode *node, guint i,
 			      struct spte_kvm_trace_rec *r, GError **error)
 {
@@ -420,14 +383,14 @@ static gboolean rec_from_json(JsonNode *node, guint i,
 		return FALSE;
 	}
 	o = json_node_get_object(node);
-	if (!string_member(o, i, "event", &r->event, error) ||
-	    !string_member(o, i, "comm", &r->comm, error) ||
-	    !int_member(o, i, "pid", FALSE, &pid, error) ||
-	    !int_member(o, i, "ts_us", FALSE, &r->ts_us, error) ||
-	    !int_member(o, i, "hva_start", FALSE, &r->hva_start, error) ||
-	    !int_member(o, i, "hva_end", FALSE, &r->hva_end, error) ||
-	    !int_member(o, i, "gpa_start", TRUE, &r->gpa_start, error) ||
-	    !int_member(o, i, "gpa_end", TRUE, &r->gpa_end, error))
+	if (!spte_json_member_string(o, "kvm_trace", i, "event", &r->event, error) ||
+	    !spte_json_member_string(o, "kvm_trace", i, "comm", &r->comm, error) ||
+	    !spte_json_member_int(o, "kvm_trace", i, "pid", FALSE, SPTE_KVM_TRACE_NO_GPA, &pid, error) ||
+	    !spte_json_member_int(o, "kvm_trace", i, "ts_us", FALSE, SPTE_KVM_TRACE_NO_GPA, &r->ts_us, error) ||
+	    !spte_json_member_int(o, "kvm_trace", i, "hva_start", FALSE, SPTE_KVM_TRACE_NO_GPA, &r->hva_start, error) ||
+	    !spte_json_member_int(o, "kvm_trace", i, "hva_end", FALSE, SPTE_KVM_TRACE_NO_GPA, &r->hva_end, error) ||
+	    !spte_json_member_int(o, "kvm_trace", i, "gpa_start", TRUE, SPTE_KVM_TRACE_NO_GPA, &r->gpa_start, error) ||
+	    !spte_json_member_int(o, "kvm_trace", i, "gpa_end", TRUE, SPTE_KVM_TRACE_NO_GPA, &r->gpa_end, error))
 		return FALSE;
 	r->pid = (int)pid;
 	if (r->hva_end < r->hva_start ||

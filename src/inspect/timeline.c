@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "inspect/json_member.h"
 #include "inspect/timeline.h"
 #include "spte_error.h"
 
@@ -125,73 +126,12 @@ JsonNode *spte_events_to_json(const struct spte_mirror_event *ev, guint n)
 
 /* ---- from JSON ---- */
 
-static const char *node_kind(JsonNode *n)
-{
-	switch (json_node_get_node_type(n)) {
-	case JSON_NODE_OBJECT:
-		return "an object";
-	case JSON_NODE_ARRAY:
-		return "an array";
-	case JSON_NODE_NULL:
-		return "null";
-	case JSON_NODE_VALUE:
-		break;
-	}
-	switch (json_node_get_value_type(n)) {
-	case G_TYPE_INT64:
-		return "an integer";
-	case G_TYPE_DOUBLE:
-		return "a fractional number";
-	case G_TYPE_BOOLEAN:
-		return "a boolean";
-	case G_TYPE_STRING:
-		return "a string";
-	default:
-		return "an unexpected value";
-	}
-}
-
-static gboolean is_int(JsonNode *n)
-{
-	return JSON_NODE_HOLDS_VALUE(n) &&
-	       json_node_get_value_type(n) == G_TYPE_INT64;
-}
-
-static gboolean is_string(JsonNode *n)
-{
-	return JSON_NODE_HOLDS_VALUE(n) &&
-	       json_node_get_value_type(n) == G_TYPE_STRING;
-}
-
-static gboolean member_error(GError **error, guint i, const char *member,
-			     const char *what, JsonNode *n)
-{
-	if (n)
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: '%s' must be %s, not %s", i, member,
-			    what, node_kind(n));
-	else
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: '%s' is missing (expected %s)", i,
-			    member, what);
-	return FALSE;
-}
-
 /* An integer member; with @nullable, null reads as SPTE_MIRROR_NONE. */
 static gboolean get_int(JsonObject *o, guint i, const char *member,
 			gboolean nullable, guint64 *out, GError **error)
 {
-	JsonNode *n = json_object_get_member(o, member);
-
-	if (n && nullable && JSON_NODE_HOLDS_NULL(n)) {
-		*out = SPTE_MIRROR_NONE;
-		return TRUE;
-	}
-	if (!n || !is_int(n))
-		return member_error(error, i, member, nullable ?
-				    "an integer or null" : "an integer", n);
-	*out = (guint64)json_node_get_int(n);
-	return TRUE;
+	return spte_json_member_int(o, "events", i, member, nullable,
+				    SPTE_MIRROR_NONE, out, error);
 }
 
 static gboolean get_u32(JsonObject *o, guint i, const char *member,
@@ -217,10 +157,10 @@ static gboolean get_callback(JsonObject *o, guint i, guint32 *out,
 	JsonNode *n = json_object_get_member(o, "callback");
 	int cb;
 
-	if (n && is_int(n))
+	if (n && spte_json_is_int(n))
 		return get_u32(o, i, "callback", out, error);
-	if (!n || !is_string(n))
-		return member_error(error, i, "callback",
+	if (!n || !spte_json_is_string(n))
+		return spte_json_member_error(error, "events", i, "callback",
 				    "a callback name such as \"change_pte\"", n);
 	cb = spte_callback_from_name(json_node_get_string(n));
 	if (cb < 0) {
@@ -243,10 +183,10 @@ static gboolean get_event(JsonObject *o, guint i, guint32 *out,
 		*out = SPTE_EV_NONE;
 		return TRUE;
 	}
-	if (n && is_int(n))
+	if (n && spte_json_is_int(n))
 		return get_u32(o, i, "event", out, error);
-	if (!n || !is_string(n))
-		return member_error(error, i, "event",
+	if (!n || !spte_json_is_string(n))
+		return spte_json_member_error(error, "events", i, "event",
 				    "an event name such as \"CLEAR\" or null", n);
 	ev = spte_event_from_name(json_node_get_string(n));
 	if (ev < 0) {
@@ -286,7 +226,7 @@ static gboolean get_flags(JsonObject *o, guint i, guint32 *out,
 	JsonArray *a;
 
 	if (!n || !JSON_NODE_HOLDS_ARRAY(n))
-		return member_error(error, i, "flags",
+		return spte_json_member_error(error, "events", i, "flags",
 				    "an array of flag names", n);
 	a = json_node_get_array(n);
 	*out = 0;
@@ -294,7 +234,7 @@ static gboolean get_flags(JsonObject *o, guint i, guint32 *out,
 		JsonNode *f = json_array_get_element(a, k);
 		guint32 bit;
 
-		if (!is_string(f) ||
+		if (!spte_json_is_string(f) ||
 		    !flag_from_name(json_node_get_string(f), &bit)) {
 			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 				    "events[%u]: 'flags'[%u] is not one of "
@@ -334,7 +274,7 @@ static gboolean event_from_json(JsonNode *node, guint i,
 	if (!JSON_NODE_HOLDS_OBJECT(node)) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "events[%u]: expected an event object, not %s", i,
-			    node_kind(node));
+			    spte_json_node_kind(node));
 		return FALSE;
 	}
 	o = json_node_get_object(node);
@@ -372,7 +312,7 @@ gboolean spte_events_from_json(JsonNode *array, GArray **out, GError **error)
 	if (!array || !JSON_NODE_HOLDS_ARRAY(array)) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "events: expected an array of event objects, not %s",
-			    array ? node_kind(array) : "nothing");
+			    array ? spte_json_node_kind(array) : "nothing");
 		return FALSE;
 	}
 	a = json_node_get_array(array);

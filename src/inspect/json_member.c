@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * json_member.c - strict reading of report members; see json_member.h.
+ */
+#include "inspect/json_member.h"
+#include "spte_error.h"
+
+const char *spte_json_node_kind(JsonNode *n)
+{
+	switch (json_node_get_node_type(n)) {
+	case JSON_NODE_OBJECT:
+		return "an object";
+	case JSON_NODE_ARRAY:
+		return "an array";
+	case JSON_NODE_NULL:
+		return "null";
+	case JSON_NODE_VALUE:
+		break;
+	}
+	switch (json_node_get_value_type(n)) {
+	case G_TYPE_INT64:
+		return "an integer";
+	case G_TYPE_DOUBLE:
+		return "a fractional number";
+	case G_TYPE_BOOLEAN:
+		return "a boolean";
+	case G_TYPE_STRING:
+		return "a string";
+	default:
+		return "an unexpected value";
+	}
+}
+
+gboolean spte_json_is_int(JsonNode *n)
+{
+	return JSON_NODE_HOLDS_VALUE(n) &&
+	       json_node_get_value_type(n) == G_TYPE_INT64;
+}
+
+gboolean spte_json_is_string(JsonNode *n)
+{
+	return JSON_NODE_HOLDS_VALUE(n) &&
+	       json_node_get_value_type(n) == G_TYPE_STRING;
+}
+
+gboolean spte_json_member_error(GError **error, const char *array, guint i,
+				const char *member, const char *what,
+				JsonNode *n)
+{
+	if (n)
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "%s[%u]: '%s' must be %s, not %s", array, i,
+			    member, what, spte_json_node_kind(n));
+	else
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "%s[%u]: '%s' is missing (expected %s)", array, i,
+			    member, what);
+	return FALSE;
+}
+
+gboolean spte_json_member_int(JsonObject *o, const char *array, guint i,
+			      const char *member, gboolean nullable,
+			      guint64 null_value, guint64 *out,
+			      GError **error)
+{
+	JsonNode *n = json_object_get_member(o, member);
+
+	if (n && nullable && JSON_NODE_HOLDS_NULL(n)) {
+		*out = null_value;
+		return TRUE;
+	}
+	if (!n || !spte_json_is_int(n))
+		return spte_json_member_error(error, array, i, member,
+					      nullable ? "an integer or null" :
+					      "an integer", n);
+	*out = (guint64)json_node_get_int(n);
+	return TRUE;
+}
+
+gboolean spte_json_member_string(JsonObject *o, const char *array, guint i,
+				 const char *member, char **out,
+				 GError **error)
+{
+	JsonNode *n = json_object_get_member(o, member);
+
+	if (!n || !spte_json_is_string(n))
+		return spte_json_member_error(error, array, i, member,
+					      "a string", n);
+	*out = g_strdup(json_node_get_string(n));
+	return TRUE;
+}
+
+const char *spte_json_string_or_null(JsonObject *o, const char *member)
+{
+	JsonNode *n = json_object_get_member(o, member);
+
+	return n && spte_json_is_string(n) ? json_node_get_string(n) : NULL;
+}

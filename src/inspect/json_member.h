@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * json_member.h - reading the members of a report's records (events,
+ * kvm_trace), strictly: a member that is missing or of the wrong kind is an
+ * error naming the array, the record's index, the member, what was expected
+ * and what was there ("events[3]: 'gpa_start' must be an integer or null,
+ * not a string").
+ */
+#ifndef SPTE_INSPECT_JSON_MEMBER_H
+#define SPTE_INSPECT_JSON_MEMBER_H
+
+#include <json-glib/json-glib.h>
+
+/* "an integer", "a string", "null", ... for messages. */
+const char *spte_json_node_kind(JsonNode *n);
+
+gboolean spte_json_is_int(JsonNode *n);
+gboolean spte_json_is_string(JsonNode *n);
+
+/*
+ * Set @error for @array[@i].@member, which should have been @what (@n is
+ * what was there, NULL if missing).  Returns FALSE.
+ */
+gboolean spte_json_member_error(GError **error, const char *array, guint i,
+				const char *member, const char *what,
+				JsonNode *n);
+
+/*
+ * @array[@i].@member as an integer; with @nullable, null reads as
+ * @null_value.
+ */
+gboolean spte_json_member_int(JsonObject *o, const char *array, guint i,
+			      const char *member, gboolean nullable,
+			      guint64 null_value, guint64 *out,
+			      GError **error);
+
+/* @array[@i].@member as a newly allocated string. */
+gboolean spte_json_member_string(JsonObject *o, const char *array, guint i,
+				 const char *member, char **out,
+				 GError **error);
+
+/* A string member, or NULL if it is missing or no string: for headers. */
+const char *spte_json_string_or_null(JsonObject *o, const char *member);
+
+#endif
