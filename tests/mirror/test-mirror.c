@@ -21,11 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1855,6 +1858,213 @@ static void test_teardown_oom_kill(void)
 	mirror_done(m);
 }
 
+/* Pass @fd over the connected socket @sock. */
+static int send_fd(int sock, int fd)
+{
+	char data = 0, ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char data, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+struct remote_read {
+	pid_t pid;
+	void *addr;
+	ssize_t ret;
+};
+
+/* process_vm_readv(2) of one page: holds the target's mm while it waits */
+static void *remote_read_thread(void *arg)
+{
+	struct remote_read *r = arg;
+	char buf[4096];
+	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct iovec remote = { .iov_base = r->addr, .iov_len = sizeof(buf) };
+
+	r->ret = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
+	return NULL;
+}
+
+/*
+ * The OOM reaper's non-blockable invalidations.  An OOM-killed process
+ * normally frees its own memory in exit_mmap() well before the reaper's
+ * timer (OOM_REAPER_DELAY, 2 s) fires.  Here a thread of this process is
+ * inside process_vm_readv() of the victim, holding its mm (mm_users) while
+ * it waits on a userfaultfd page the victim registered and handed over, so
+ * exit_mmap() cannot run: the reaper (oom_reap_task_mm() ->
+ * __oom_reap_task_mm()) unmaps the victim's private memory with
+ * mmu_notifier_invalidate_range_start_nonblock().  The attached mirror
+ * must zap under those non-blockable ranges, then see ->release once the
+ * read is let go.
+ */
+static void test_teardown_oom_reaper(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct remote_read rr = { 0 };
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	int sv[2], status, uffd;
+	guint i, nonblock = 0, release = 0;
+	struct spte_mirror_table *t;
+	pthread_t reader;
+	gint64 deadline;
+	GArray *all;
+	uint8_t *p, *hole;
+	char c = 0;
+	pid_t pid;
+
+	if (!m)
+		return;
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
+	    (mkdir(OOM_CG, 0755) && errno != EEXIST)) {
+		g_test_fail_printf("no cgroup v2 memory controller: %s",
+				   strerror(errno));
+		spte_mirror_close(m);
+		return;
+	}
+	g_assert_cmpint(sysfs_write(OOM_CG "/memory.max", "16M"), ==, 0);
+	sysfs_write(OOM_CG "/memory.swap.max", "0");
+	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
+	madvise(p, 64 * PG, MADV_NOHUGEPAGE);
+	hole = map_anon(PG, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		struct uffdio_api api = { .api = UFFD_API };
+		struct uffdio_register reg = {
+			.range = { (uintptr_t)hole, PG },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		char self[32];
+		uint8_t *q;
+		size_t off;
+		int fd;
+
+		snprintf(self, sizeof(self), "%d", getpid());
+		if (sysfs_write(OOM_CG "/cgroup.procs", self))
+			_exit(2);
+		memset(p, 0x42, 64 * PG);	/* the child's own pages */
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, UFFDIO_API, &api) ||
+		    ioctl(fd, UFFDIO_REGISTER, &reg) || send_fd(sv[1], fd) ||
+		    read(sv[1], &c, 1) != 1)
+			_exit(1);
+		q = mmap(NULL, 256UL << 20, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		for (off = 0; q != MAP_FAILED; off = (off + PG) % (256UL << 20))
+			q[off] = 1;
+		_exit(3);
+	}
+	uffd = recv_fd(sv[0]);
+	g_assert_cmpint(uffd, >=, 0);
+	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
+	g_assert_cmpint(spte_mirror_set_log(m, 0, SPTE_LOG_SLOTS_ONLY, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x1000000, 64 * PG, 0, NULL), ==, 0);
+	g_array_unref(drain_events(m));
+
+	/* the reader is in the fault, holding the mm, once the message comes */
+	rr.pid = pid;
+	rr.addr = hole;
+	g_assert_cmpint(pthread_create(&reader, NULL, remote_read_thread, &rr),
+			==, 0);
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	g_assert_cmpint(poll(&pfd, 1, 10000), ==, 1);
+	g_assert_cmpint(read(uffd, &msg, sizeof(msg)), ==, sizeof(msg));
+	g_assert_cmpuint(msg.event, ==, UFFD_EVENT_PAGEFAULT);
+
+	g_assert_cmpint(write(sv[0], &c, 1), ==, 1);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+
+	/* the reaper's timer: 2 s after the kill; allow it 20 */
+	all = g_array_new(FALSE, TRUE, sizeof(struct spte_mirror_event));
+	deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	while (!nonblock && g_get_monotonic_time() < deadline) {
+		GArray *evs = drain_events(m);
+
+		for (i = 0; i < evs->len; i++) {
+			struct spte_mirror_event *e =
+				&g_array_index(evs, struct spte_mirror_event, i);
+
+			if (e->callback == SPTE_CB_INVALIDATE_RANGE_START &&
+			    e->event == SPTE_EV_UNMAP &&
+			    !(e->flags & SPTE_EVF_BLOCKABLE) &&
+			    e->gpa_start != SPTE_MIRROR_NONE)
+				nonblock++;
+		}
+		g_array_append_vals(all, evs->data, evs->len);
+		g_array_unref(evs);
+		if (!nonblock)
+			g_usleep(100000);
+	}
+	g_test_message("%u non-blockable UNMAP invalidations of the slot",
+		       nonblock);
+	g_assert_cmpuint(nonblock, >, 0);
+	t = dump(m);
+	g_assert_cmpuint(t->nr_leaves, ==, 0);
+	spte_mirror_table_free(t);
+
+	/* let the read go: the last mm user leaves, exit_mmap() releases */
+	close(uffd);
+	g_assert_cmpint(pthread_join(reader, NULL), ==, 0);
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (!release && g_get_monotonic_time() < deadline) {
+		GArray *evs = drain_events(m);
+
+		for (i = 0; i < evs->len; i++)
+			release += g_array_index(evs, struct spte_mirror_event,
+						 i).callback == SPTE_CB_RELEASE;
+		g_array_append_vals(all, evs->data, evs->len);
+		g_array_unref(evs);
+		if (!release)
+			g_usleep(50000);
+	}
+	print_events(all);
+	g_assert_cmpuint(release, ==, 1);
+	g_array_unref(all);
+	close(sv[0]);
+	close(sv[1]);
+	munmap(hole, PG);
+	munmap(p, 64 * PG);
+	g_assert_cmpint(rmdir(OOM_CG), ==, 0);
+	mirror_done(m);
+}
+
 /* Every ioctl: an unknown flag and a non-zero last reserved word. */
 static void test_abi_reserved_everywhere(void)
 {
@@ -2165,6 +2375,8 @@ int main(int argc, char **argv)
 			test_abi_reserved_everywhere);
 	g_test_add_func("/mirror/access/race-dontneed",
 			test_access_race_dontneed);
+	g_test_add_func("/mirror/teardown/oom-reaper",
+			test_teardown_oom_reaper);
 	g_test_add_func("/mirror/teardown/oom-kill",
 			test_teardown_oom_kill);
 	g_test_add_func("/mirror/teardown/release-racing-ioctls",
