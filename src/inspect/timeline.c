@@ -501,6 +501,24 @@ static const struct spte_fold_ops tl_fold_ops = {
 	.addr = tl_place,
 };
 
+/*
+ * A range over the whole address space: ->release, and from 6.6 the
+ * secondary-TLB call of a flush that is not by range (reclaim's and
+ * migration's batched flushes, arch_tlbbatch_add_pending(): 0 to ~0UL).
+ * It meets every slot, which alone would make it look like one of guest
+ * RAM.
+ */
+static gboolean whole_mm(const struct spte_mirror_event *e)
+{
+	return !e->hva_start && e->hva_end >= G_GUINT64_CONSTANT(1) << 47;
+}
+
+/* Guest pages a record's GPA range covers. */
+static guint64 gpa_pages(const struct spte_mirror_event *e)
+{
+	return (e->gpa_end - e->gpa_start + 4095) >> 12;
+}
+
 static void append_range(GString *out, const struct spte_mirror_event *a,
 			 const struct spte_mirror_event *b, gboolean brief)
 {
@@ -513,8 +531,11 @@ static void append_range(GString *out, const struct spte_mirror_event *a,
 				       (guint64)b->gpa_end - 1);
 		if (!brief)
 			g_string_append_printf(out, " (%" G_GUINT64_FORMAT
-					       " %s)", pages,
-					       plural(pages, "page", "pages"));
+					       " %s%s)", pages,
+					       plural(pages, "page", "pages"),
+					       whole_mm(a) && a->callback !=
+					       SPTE_CB_RELEASE ?
+					       ": the whole address space" : "");
 	} else if (brief) {
 		/* an HVA means nothing on another kernel */
 		g_string_append(out, "outside slots");
@@ -829,15 +850,21 @@ static void tl_run(const struct tl *t, const struct spte_fold *f,
 		/* the records tile a range: say which */
 		g_string_append_printf(text, "\u00d7%u over ", f->count);
 		append_range(text, a, z, FALSE);
+	} else if (!f->stride && has_gpa(a) && !t->brief) {
+		/* one range, again and again */
+		g_string_append_printf(text, "\u00d7%u, each ", f->count);
+		append_range(text, a, a, FALSE);
 	} else {
 		spte_fold_append_range(text, space, addr, f);
 		if (!space)
 			g_string_append(text, " outside slots");
 		if (has_gpa(a) && !t->brief)
 			g_string_append_printf(text, " (%" G_GUINT64_FORMAT
-					       " %s each)", size >> 12,
-					       plural(size >> 12, "page",
-						      "pages"));
+					       " %s each%s)", gpa_pages(a),
+					       plural(gpa_pages(a), "page",
+						      "pages"),
+					       whole_mm(a) ?
+					       ": the whole address space" : "");
 	}
 	if (is_young_cb(a->callback))
 		g_string_append_printf(text, t->brief ? " %" G_GUINT64_FORMAT

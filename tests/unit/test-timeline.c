@@ -227,6 +227,33 @@ static void test_nesting(void)
 	g_assert_null(strstr(end, "|"));
 }
 
+/*
+ * 6.6+'s secondary-TLB calls from a batched flush cover the whole address
+ * space (0 to ~0UL): they meet guest RAM but are not about it, and a run
+ * of them is one range again and again, not a stride.
+ */
+static void test_whole_mm(void)
+{
+	struct spte_mirror_event ev[4];
+	g_autofree char *text = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(ev); i++) {
+		ev[i] = ev_new(200 + i, SPTE_CB_INVALIDATE_SECONDARY,
+			       SPTE_EV_NONE, 0, 0x400000);
+		ev[i].hva_start = 0;
+		ev[i].hva_end = ~0ULL;
+	}
+	text = timeline(ev, 1, NULL);
+	spte_assert_contains(text, "invalidate_secondary  gpa 0x0-0x3fffff "
+			     "(1024 pages: the whole address space)");
+	g_free(text);
+	text = timeline(ev, G_N_ELEMENTS(ev), NULL);
+	spte_assert_contains(text, "#200-203 invalidate_secondary  \u00d74, each "
+			     "gpa 0x0-0x3fffff (1024 pages: the whole address "
+			     "space)");
+	g_assert_null(strstr(text, "step 0x0"));
+}
+
 static void test_interleaved(void)
 {
 	struct spte_mirror_event ev[6];
@@ -428,6 +455,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/timeline/json/bad", test_bad_json);
 	g_test_add_func("/timeline/nesting", test_nesting);
 	g_test_add_func("/timeline/interleaved", test_interleaved);
+	g_test_add_func("/timeline/whole-mm", test_whole_mm);
 	g_test_add_func("/timeline/fold-young", test_fold_young);
 	g_test_add_func("/timeline/dropped", test_dropped);
 	g_test_add_func("/timeline/empty", test_empty);
