@@ -159,7 +159,12 @@ int spte_check_vmas(struct mm_struct *mm, unsigned long start,
 {
 	struct vm_area_struct *vma;
 
-	mmap_assert_locked(mm);
+	/*
+	 * Not mmap_assert_locked(): its VM_BUG_ON_MM() calls dump_mm(), which
+	 * 6.1 does not export, so with CONFIG_DEBUG_VM the module would not
+	 * link there (6.12 exports it).  Lockdep checks the same.
+	 */
+	lockdep_assert_held(&mm->mmap_lock);
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = find_vma(mm, vma->vm_end)) {
 		if (!spte_vma_reachable(vma))

@@ -26,10 +26,14 @@ fragment=$here/$2
 root=$3
 [ -r "$fragment" ] || die "$fragment missing"
 
-if [ -r "$root/.spte-lab-ready" ]; then
-	cat "$root/.spte-lab-ready"
+# The fragment's hash is the local version: a changed fragment is a
+# different kernel, never a stale one reused under the same name.
+tag=$(sha256sum "$fragment" | cut -c1-8)
+if [ "$(cut -d' ' -f2 "$root/.spte-lab-ready" 2>/dev/null)" = "$tag" ]; then
+	cut -d' ' -f1 "$root/.spte-lab-ready"
 	exit 0
 fi
+rm -f "$root/.spte-lab-ready"
 
 tarball=/usr/src/$src_pkg.tar.xz
 if [ ! -r "$tarball" ]; then
@@ -54,9 +58,6 @@ if [ ! -f "$tree/Makefile" ]; then
 		die "cannot unpack $tarball"
 fi
 
-# The fragment's hash is the local version: a changed fragment is a
-# different kernel, never a stale one reused under the same name.
-tag=$(sha256sum "$fragment" | cut -c1-8)
 cd "$tree"
 if [ ! -f .config ] || [ "$(cat .spte-fragment 2>/dev/null)" != "$tag" ]; then
 	say "configuring: x86_64_defconfig + kvm_guest.config + $(basename "$fragment")"
@@ -80,6 +81,8 @@ say "building $(make -s kernelrelease) with $jobs jobs (tens of minutes)"
 make -s -j"$jobs" bzImage modules >&2 || die "kernel build failed"
 kver=$(make -s kernelrelease)
 
+# one kernel per ROOT: what an earlier fragment built goes
+rm -rf "$root/boot" "$root/lib"
 mkdir -p "$root/boot"
 cp arch/x86/boot/bzImage "$root/boot/vmlinuz-$kver"
 cp vmlinux "$root/boot/vmlinux-$kver"
@@ -88,5 +91,5 @@ make -s INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 DEPMOD=true \
 	modules_install >&2 || die "modules_install failed"
 rm -f "$root/lib/modules/$kver/build" "$root/lib/modules/$kver/source"
 depmod -b "$root" "$kver" || die "depmod failed"
-echo "$kver" >"$root/.spte-lab-ready"
+echo "$kver $tag" >"$root/.spte-lab-ready"
 echo "$kver"

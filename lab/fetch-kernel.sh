@@ -137,8 +137,9 @@ print_env() {
 	cat "$envfile"
 }
 
-# Fast path: everything recorded is still there.
-if [ -z "${SPTE_LAB_REFRESH:-}" ] && [ -r "$envfile" ]; then
+# Fast path: everything recorded is still there.  A build kernel always
+# asks build-kernel.sh, which answers at once unless its fragment changed.
+if [ -z "${SPTE_LAB_REFRESH:-}" ] && [ -r "$envfile" ] && [ "$kind" = deb ]; then
 	# shellcheck disable=SC1090
 	. "$envfile"
 	if [ -f "${SPTE_LAB_HEADERS:-/nonexistent}/Makefile" ] &&
@@ -156,8 +157,18 @@ if [ -z "${SPTE_LAB_REFRESH:-}" ] && [ -r "$envfile" ]; then
 	fi
 fi
 
+if [ -n "$cached_only" ] && [ "$kind" = build ]; then
+	# built, and from the fragment as it is now
+	ready=$cache/kernel/$name/.spte-lab-ready
+	tag=$(sha256sum "$here/$fragment" | cut -c1-8)
+	if [ "$(cut -d' ' -f2 "$ready" 2>/dev/null)" = "$tag" ] &&
+	   [ -f "$cache/kernel/$name/build/Makefile" ]; then
+		echo "$cache/kernel/$name/build"
+		exit 0
+	fi
+fi
 if [ -n "$cached_only" ]; then
-	die "lab kernel $name is not in the cache yet (run: lab/fetch-kernel.sh $name)"
+	die "lab kernel $name is not in the cache yet, or not from lab/$fragment as it is now (run: lab/fetch-kernel.sh $name)"
 fi
 [ -n "$headers_only" ] || need_tools
 
