@@ -77,7 +77,7 @@ if [ ! -f .config ] || [ "$(cat .spte-fragment 2>/dev/null)" != "$tag" ]; then
 fi
 
 jobs=$(nproc)
-say "building $(make -s kernelrelease) with $jobs jobs (tens of minutes)"
+say "building $(make -s kernelversion)-spte-debug-$tag with $jobs jobs (tens of minutes)"
 make -s -j"$jobs" bzImage modules >&2 || die "kernel build failed"
 kver=$(make -s kernelrelease)
 
