@@ -89,13 +89,28 @@ typedef unsigned long long u64;
 #define PART_SIZE	(CHK_SIZE / NR_CHECKERS)
 #define KSM_AREA	SZ_2M
 #define NR_TEMPLATES	4
-/* GPAs of the slots A and B churn (from 0) and C's worker (from 4 GiB) */
+/*
+ * GPAs of the slots A and B churn (from 0) and C's worker (from 4 GiB): a
+ * worker's slots start in [base, base + GPA_SPAN) and are at most
+ * SLOT_MAX long (pick_size()).
+ */
 #define GPA_SPAN	(48ULL << 20)
+#define SLOT_MAX	(8ULL << 20)
 #define G_CWORKER	(4ULL << 30)
 /* C's views of the checker region: 1 GiB, alias 2 GiB, READONLY 3 GiB */
 #define NR_VIEWS	3
 #define RO_VIEW		2
 #define G_VIEW(v)	(((u64)(v) + 1) << 30)
+/*
+ * The views share fd C with its worker, whose ADD_SLOT and DEL_SLOT stay
+ * in its own span: that span must lie above every view, or a worker's
+ * DEL_SLOT could take a view away under the checkers, and every check of
+ * theirs would then fail for a fault of this program's.
+ */
+_Static_assert(G_VIEW(NR_VIEWS - 1) + CHK_SIZE <= G_CWORKER,
+	       "fd C's worker span overlaps the checker's views");
+_Static_assert(G_CWORKER + GPA_SPAN + SLOT_MAX <= (1ULL << 48),
+	       "fd C's worker span beyond the 48 bits of the EPT");
 #define BUF_SIZE	(64ULL << 10)
 #define CELL_PAGES	(BUF_SIZE / PG)
 #define DUMP_CAP	8192ULL
@@ -970,6 +985,18 @@ static u64 pick_gpa(struct rng *r, const struct profile *p)
 	       (one_in(r, 3) ? below(r, 512) * PG : 0);
 }
 
+/*
+ * Where a slot of @p's starts, for ADD_SLOT and DEL_SLOT alike: DEL_SLOT
+ * finds a slot by its exact start, so the slots it can take are the ones
+ * added in this same span (by the workers, or for them at setup), never
+ * the checker's views.
+ */
+static u64 pick_slot_gpa(struct rng *r, const struct profile *p)
+{
+	return p->slot_gpa + below(r, GPA_SPAN / SZ_2M) * SZ_2M +
+	       (one_in(r, 4) ? below(r, 512) * PG : 0);
+}
+
 static u64 pick_size(struct rng *r)
 {
 	switch (below(r, 6)) {
@@ -1112,8 +1139,7 @@ static void op_add_slot(struct thr *t, const struct profile *p)
 	u64 off;
 	int err;
 
-	s.gpa = p->slot_gpa + below(r, GPA_SPAN / SZ_2M) * SZ_2M +
-		(one_in(r, 4) ? below(r, 512) * PG : 0);
+	s.gpa = pick_slot_gpa(r, p);
 	s.size = pick_size(r);
 	off = one_in(r, 2) ? below(r, CHAOS_SIZE / SZ_2M) * SZ_2M :
 			     below(r, CHAOS_SIZE / PG) * PG;
@@ -1197,8 +1223,11 @@ static void op_del_slot(struct thr *t, const struct profile *p)
 	bool normal;
 	int err;
 
-	s.gpa = p->slot_gpa + below(r, GPA_SPAN / SZ_2M) * SZ_2M +
-		(one_in(r, 4) ? below(r, 512) * PG : 0);
+	s.gpa = pick_slot_gpa(r, p);
+	/* what the _Static_assert at the top promises, should it be bypassed */
+	if (p->f->checker && view_of(s.gpa) >= 0)
+		bail_out("fd %s DEL_SLOT gpa 0x%llx: a checker view, outside the worker's span",
+			 p->f->name, s.gpa);
 	if (one_in(r, 8)) {
 		k = K_DEL_SLOT_BAD;
 		exp = ES(EINVAL);
@@ -1220,6 +1249,12 @@ static void op_del_slot(struct thr *t, const struct profile *p)
 	      s.id < (1ULL << 32),
 	      "fd %s DEL_SLOT gpa 0x%llx returned hva 0x%llx size 0x%llx flags 0x%llx id %llu",
 	      p->f->name, in.gpa, s.hva, s.size, s.flags, s.id);
+	/* the slot found by that gpa, not a view: else the checks would fail */
+	if (p->f->checker)
+		for (int v = 0; v < NR_VIEWS; v++)
+			if (s.id == view_ids[v])
+				bail_out("fd %s DEL_SLOT gpa 0x%llx removed view %d (slot %llu at gpa 0x%llx)",
+					 p->f->name, in.gpa, v, s.id, G_VIEW(v));
 }
 
 static errset map_expect(u64 flags)
