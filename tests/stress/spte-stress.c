@@ -21,7 +21,11 @@
  * mprotect, munmap, fork, THP, hugetlb and secretmem steps.
  *
  * Every call's result is compared with the results the ABI (docs/uapi.md)
- * or the kernel allows for that call and counted by errno.  Every few
+ * or the kernel allows for that call and counted by errno.  Event records
+ * and counters are judged by what SPTE_MIRROR_VERSION reports: the
+ * callbacks the module registers (no change_pte from 6.10; from 6.6 the
+ * secondary-TLB callback is a second subscription, logged in the same
+ * ring) and the kernel it was built for.  Every few
  * seconds everything stops: a quarter of the checker's region (all of it at
  * the end) is compared through every view and every mirror is audited
  * (once nothing changes, no leaf may be stale).  At the end every event record of every fd must be accounted
@@ -544,6 +548,21 @@ static struct mfd fds[NR_FDS] = {
 };
 static u64 view_ids[NR_VIEWS];
 
+/*
+ * What SPTE_MIRROR_VERSION says the module was built for, read once at
+ * setup: which callbacks it registers (CHANGE_PTE only before 6.10) and
+ * the kernel, whose notifier API decides what a record may look like.
+ * Every record and counter is judged by these, not by one kernel's habits.
+ */
+static u64 mod_callbacks;
+static unsigned int mod_kver;	/* KERNEL_VERSION(major, minor, 0) */
+#define KV(major, minor)	(((major) << 16) + ((minor) << 8))
+
+static bool mod_has(unsigned int cb)
+{
+	return cb < 64 && ((mod_callbacks >> cb) & 1);
+}
+
 /* What one reader of one fd has seen: its reads are ordered in time. */
 struct reader {
 	u64 last_seq, last_time;
@@ -563,17 +582,22 @@ static const char *event_insane(const struct spte_mirror_event *e)
 		       "DROPPED count of lost records outside 1..seq";
 	if (e->callback > SPTE_CB_RELEASE)
 		return "a callback that is never logged";
+	if (!mod_has(e->callback))
+		return "a callback VERSION says the module does not register";
 	if (e->flags & ~(u64)(SPTE_EVF_BLOCKABLE | SPTE_EVF_IN_SLOT))
 		return "flags besides BLOCKABLE and IN_SLOT (skip_invalidate is off)";
 	if (e->event > SPTE_EV_EXCLUSIVE && e->event != SPTE_EV_NONE)
 		return "unknown range event";
 	/*
-	 * tlb_finish_mmu() flushes everything when TLB batches of the mm
-	 * nested, and reports the range as ~0..~0 (fullmm) to
-	 * ->invalidate_range: the one empty range the kernel passes.
+	 * Before 6.6, tlb_finish_mmu() flushes everything when TLB batches
+	 * of the mm nested, and reports the range as ~0..~0 (fullmm) to
+	 * ->invalidate_range: the one empty range the kernel passes.  From
+	 * 6.6 ->arch_invalidate_secondary_tlbs gets a flush-all as
+	 * 0..TLB_FLUSH_ALL (~0) from flush_tlb_mm_range(), never empty.
 	 */
 	if (e->hva_start >= e->hva_end &&
-	    !(e->callback == SPTE_CB_INVALIDATE_SECONDARY &&
+	    !(mod_kver < KV(6, 6) &&
+	      e->callback == SPTE_CB_INVALIDATE_SECONDARY &&
 	      e->hva_start == ~0ULL && e->hva_end == ~0ULL))
 		return "empty hva range";
 	if (in_slot != (e->gpa_start != SPTE_MIRROR_NONE) ||
@@ -1083,11 +1107,11 @@ static void op_version(struct thr *t, const struct profile *p)
 		return;
 	CHECK(C_OUTPUTS, v.abi_version == SPTE_MIRROR_ABI_VERSION &&
 	      v.max_slots == MAX_SLOTS && !v.flags &&
-	      (v.callbacks & (1ULL << SPTE_CB_INVALIDATE_RANGE_START)) &&
-	      (v.callbacks & (1ULL << SPTE_CB_INVALIDATE_RANGE_END)) &&
+	      v.callbacks == mod_callbacks && v.kernel_version == mod_kver &&
 	      !reserved_set(v.reserved, 4),
-	      "fd %s VERSION: abi %u, max_slots %llu, callbacks 0x%llx, flags 0x%llx",
-	      p->f->name, v.abi_version, v.max_slots, v.callbacks, v.flags);
+	      "fd %s VERSION: abi %u, max_slots %llu, callbacks 0x%llx (0x%llx at setup), kernel 0x%x (0x%x at setup), flags 0x%llx",
+	      p->f->name, v.abi_version, v.max_slots, v.callbacks,
+	      mod_callbacks, v.kernel_version, mod_kver, v.flags);
 }
 
 /* Every fd here had slots, so is registered: ATTACH is always too late. */
@@ -1679,9 +1703,24 @@ static void op_log(struct thr *t, const struct profile *p)
 	      p->f->name, in.records, in.flags, c.records, c.flags);
 }
 
+/* A callback counted that VERSION says is not registered, or -1. */
+static int counters_foreign(const struct spte_mirror_counters *c)
+{
+	for (int i = 0; i < SPTE_CB_NR; i++)
+		if (c->callbacks[i] && !mod_has(i))
+			return i;
+	return -1;
+}
+
 static void counters_outputs(const struct mfd *f,
 			     const struct spte_mirror_counters *c)
 {
+	int foreign = counters_foreign(c);
+
+	CHECK(C_OUTPUTS, foreign < 0,
+	      "fd %s COUNTERS: %llu calls of %s, which VERSION says the module does not register",
+	      f->name, foreign < 0 ? 0 : c->callbacks[foreign],
+	      spte_mirror_callback_name(foreign));
 	CHECK(C_OUTPUTS, c->table_pages >= 1 &&
 	      c->leaves_present <= c->leaves_installed - c->leaves_zapped &&
 	      c->leaves_zapped <= c->leaves_installed &&
@@ -3764,6 +3803,7 @@ static void account_final(struct thr *t, struct mfd *f)
 	}
 	final_counters[i] = c2;
 	final_stable[i] = stable;
+	counters_outputs(f, &c2);
 	pthread_mutex_lock(&f->lock);
 	for (u64 s = 1; s <= f->max_seq; s++)
 		covered += (f->seen[s / 8] >> (s % 8)) & 1;
@@ -3979,6 +4019,18 @@ static bool summary(double secs, u64 seed, int threads, int epochs)
 		       f->drop_records, c->events_logged, c->events_dropped,
 		       final_stable[i] ? "" : " (never quiescent)");
 	}
+	for (int i = 0; i < NR_FDS; i++) {
+		GString *line = g_string_new(NULL);
+
+		for (int cb = 0; cb < SPTE_CB_NR; cb++)
+			if (mod_has(cb) || final_counters[i].callbacks[cb])
+				g_string_append_printf(line, "%s%s %llu",
+						       line->len ? ", " : "",
+						       spte_mirror_callback_name(cb),
+						       final_counters[i].callbacks[cb]);
+		printf("# callbacks, fd %s: %s\n", fds[i].name, line->str);
+		g_string_free(line, TRUE);
+	}
 	printf("# memory: KSM pages_sharing up to %llu (%llu full scans), AnonHugePages up to %llu kB; the checkers' MAPs installed %llu 2M leaves, up to %llu in one dump of C\n",
 	       max_ksm_sharing, read_u64(KSM "full_scans") - ksm_scans_start,
 	       max_anon_huge_kb, sh->leaves_2m, max_2m_leaves);
@@ -4075,6 +4127,43 @@ static void setup_memory(struct rng *r)
 	madvise(chk, CHK_SIZE, MADV_MERGEABLE);
 }
 
+/*
+ * The module's VERSION: what every record and counter is judged by.  It
+ * must be built for the running kernel (major.minor), and say what
+ * docs/uapi.md does: every callback but CHANGE_PTE always, CHANGE_PTE
+ * exactly when built for a kernel before 6.10.
+ */
+static void setup_version(int fd)
+{
+	const u64 always = (1ULL << SPTE_CB_INVALIDATE_RANGE_START) |
+			   (1ULL << SPTE_CB_INVALIDATE_RANGE_END) |
+			   (1ULL << SPTE_CB_INVALIDATE_SECONDARY) |
+			   (1ULL << SPTE_CB_CLEAR_FLUSH_YOUNG) |
+			   (1ULL << SPTE_CB_CLEAR_YOUNG) |
+			   (1ULL << SPTE_CB_TEST_YOUNG) |
+			   (1ULL << SPTE_CB_RELEASE) |
+			   (1ULL << SPTE_CB_INTERVAL_INVALIDATE);
+	struct spte_mirror_version v = { 0 };
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+	u64 want;
+	int err = sys_ioctl(fd, SPTE_MIRROR_VERSION, &v);
+
+	if (err)
+		die("VERSION: %s", g_strerror(err));
+	mod_callbacks = v.callbacks;
+	mod_kver = v.kernel_version;
+	uname(&u);
+	sscanf(u.release, "%u.%u", &major, &minor);
+	if (mod_kver != KV(major, minor))
+		die("VERSION: the module was built for %u.%u, this is %s",
+		    mod_kver >> 16, (mod_kver >> 8) & 0xff, u.release);
+	want = always | (mod_kver < KV(6, 10) ? 1ULL << SPTE_CB_CHANGE_PTE : 0);
+	CHECK(C_OUTPUTS, v.callbacks == want,
+	      "VERSION on %u.%u: callbacks 0x%llx, docs/uapi.md says 0x%llx",
+	      major, minor, v.callbacks, want);
+}
+
 static void setup_mirrors(void)
 {
 	for (int i = 0; i < NR_FDS; i++) {
@@ -4085,6 +4174,7 @@ static void setup_mirrors(void)
 		fds[i].seen_bytes = 4 << 20;
 		fds[i].seen = g_malloc0(fds[i].seen_bytes);
 	}
+	setup_version(fds[FD_A].fd);
 	ck.fd = fds[FD_C].fd;
 	for (int v = 0; v < NR_VIEWS; v++)
 		view_ids[v] = add_slot_or_die(&fds[FD_C], G_VIEW(v), chk,
@@ -4242,8 +4332,9 @@ int main(int argc, char **argv)
 	thr_init(&ctl, "controller", seed, 1000);
 
 	uname(&u);
-	printf("# spte-stress: %d s, seed %llu, %d workers over fds A, B, C (%u threads in all), kernel %s, %d NUMA node%s, KSM %s, hugetlb %s, secretmem %s\n",
-	       opt_seconds, seed, opt_threads, all->len, u.release, nr_nodes,
+	printf("# spte-stress: %d s, seed %llu, %d workers over fds A, B, C (%u threads in all), kernel %s (module built for %u.%u, callbacks 0x%llx), %d NUMA node%s, KSM %s, hugetlb %s, secretmem %s\n",
+	       opt_seconds, seed, opt_threads, all->len, u.release,
+	       mod_kver >> 16, (mod_kver >> 8) & 0xff, mod_callbacks, nr_nodes,
 	       nr_nodes > 1 ? "s" : "", have_ksm ? "on" : "absent",
 	       have_hugetlb ? "yes" : "no", have_secretmem ? "yes" : "no");
 	printf("1..4\n");
