@@ -2265,14 +2265,49 @@ static const char *const chaos_types[] = {
 };
 
 /* PROT_NONE over a hole a failed call may have left in the region. */
+static u64 read_u64(const char *path);
+
+/*
+ * What limits a mapping call: the mappings against vm.max_map_count, the
+ * address space, locked and committed memory.  For the report of a call
+ * that failed with ENOMEM.
+ */
+static void mm_limits(char *buf, size_t len)
+{
+	g_autofree char *maps = NULL, *status = NULL, *meminfo = NULL;
+	const char *vmsize, *locked, *avail, *committed;
+	u64 lines = 0;
+
+	if (g_file_get_contents("/proc/self/maps", &maps, NULL, NULL))
+		for (const char *c = maps; *c; c++)
+			lines += *c == '\n';
+	g_file_get_contents("/proc/self/status", &status, NULL, NULL);
+	g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL);
+	vmsize = status ? strstr(status, "VmSize:") : NULL;
+	locked = status ? strstr(status, "VmLck:") : NULL;
+	avail = meminfo ? strstr(meminfo, "MemAvailable:") : NULL;
+	committed = meminfo ? strstr(meminfo, "Committed_AS:") : NULL;
+	snprintf(buf, len,
+		 "%llu mappings (vm.max_map_count %llu), VmSize %llu kB, VmLck %llu kB, MemAvailable %llu kB, Committed_AS %llu kB",
+		 lines, read_u64("/proc/sys/vm/max_map_count"),
+		 vmsize ? (u64)g_ascii_strtoull(vmsize + 7, NULL, 10) : 0,
+		 locked ? (u64)g_ascii_strtoull(locked + 6, NULL, 10) : 0,
+		 avail ? (u64)g_ascii_strtoull(avail + 13, NULL, 10) : 0,
+		 committed ? (u64)g_ascii_strtoull(committed + 13, NULL, 10) : 0);
+}
+
 static void chaos_fill_hole(u64 off, u64 len)
 {
 	void *got = mmap(chaos + off, len, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	int err = errno;
+	char limits[256];
 
-	if (got != chaos + off)
-		bail_out("cannot fill chaos+0x%llx+0x%llx again: %s", off, len,
-			 g_strerror(errno));
+	if (got == chaos + off)
+		return;
+	mm_limits(limits, sizeof(limits));
+	bail_out("cannot fill chaos+0x%llx+0x%llx again: %s; %s", off, len,
+		 g_strerror(err), limits);
 }
 
 /* mmap MAP_FIXED something new over part of the chaos region. */
@@ -2282,8 +2317,13 @@ static void chaos_replace(struct thr *t, u64 off, u64 len)
 	unsigned int type = below(r, have_secretmem ? 5 : 4);
 	int prot, flags;
 	void *want = chaos + off, *got;
-	/* ENOMEM: no free huge page; EINVAL: the range cuts one */
-	errset exp = ES(0, EINVAL);
+	/*
+	 * EINVAL: the range cuts a hugetlb page, and nothing is unmapped.
+	 * Before 6.12, mmap_region() reports every failure to unmap the
+	 * old range as ENOMEM, that one too (6.12 returns the EINVAL of the
+	 * split); for hugetlb memory also ENOMEM: no free huge page.
+	 */
+	errset exp = mod_kver < KV(6, 12) ? ES(0, EINVAL, ENOMEM) : ES(0, EINVAL);
 	int fd = -1, err;
 
 	/* a whole aligned 2M now and then: the slots over it start mid-page */
@@ -2313,9 +2353,11 @@ static void chaos_replace(struct thr *t, u64 off, u64 len)
 	       off, len, chaos_types[type]);
 	/*
 	 * A failed MAP_FIXED may have unmapped the range already: no hole
-	 * may stay (EINVAL from cutting a huge page unmapped nothing).
+	 * may stay.  One that cut a hugetlb page unmapped nothing, and
+	 * filling it would cut the page again: msync() says ENOMEM only
+	 * when part of the range is not mapped.
 	 */
-	if (err && err != EINVAL)
+	if (err && msync(want, len, MS_ASYNC))
 		chaos_fill_hole(off, len);
 	if (fd >= 0)
 		close(fd);
