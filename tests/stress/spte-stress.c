@@ -53,6 +53,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -881,6 +882,7 @@ struct thr {
 	u64 part;		/* a checker's half of the checker region */
 	void *(*fn)(void *);
 	pthread_t tid;
+	u64 cpu_ns;		/* the thread's CPU time, once it ended */
 };
 
 static void thr_init(struct thr *t, const char *name, u64 seed, u64 stream)
@@ -3929,6 +3931,130 @@ static void knobs_restore(const char *path)
 	}
 }
 
+/* ---- where the CPU went ------------------------------------------- */
+
+/*
+ * Everything here competes for the lab's CPUs (one host thread under
+ * TCG), so the rate of ioctls says little without this: the guest's
+ * user/system/idle split and who used it.
+ */
+struct cpu_sample {
+	u64 stat[4];		/* /proc/stat: user+nice, system+irq+softirq, idle+iowait, all */
+	u64 ksmd, khugepaged;	/* their utime + stime, ticks */
+	u64 controller_ns;	/* the main thread: the quiescent checks */
+};
+
+static u64 thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* utime + stime of the first task named @comm, in ticks */
+static u64 task_ticks(const char *comm)
+{
+	g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+		g_autofree char *text = NULL;
+		unsigned long long ut, st;
+		const char *c;
+
+		if (!g_ascii_isdigit(name[0]) ||
+		    !g_file_get_contents(path, &text, NULL, NULL))
+			continue;
+		c = strchr(text, '(');
+		if (!c || strncmp(c + 1, comm, strlen(comm)) ||
+		    c[1 + strlen(comm)] != ')')
+			continue;
+		/* after "(comm) ": state, then 10 fields, then utime stime */
+		if (sscanf(strrchr(text, ')') + 2,
+			   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			   &ut, &st) == 2)
+			return ut + st;
+	}
+	return 0;
+}
+
+static void cpu_sample(struct cpu_sample *c)
+{
+	g_autofree char *text = NULL;
+	u64 v[8] = { 0 };
+
+	memset(c, 0, sizeof(*c));
+	if (g_file_get_contents("/proc/stat", &text, NULL, NULL))
+		sscanf(text, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+		       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	c->stat[0] = v[0] + v[1];
+	c->stat[1] = v[2] + v[5] + v[6] + v[7];
+	c->stat[2] = v[3] + v[4];
+	c->stat[3] = c->stat[0] + c->stat[1] + c->stat[2];
+	c->ksmd = task_ticks("ksmd");
+	c->khugepaged = task_ticks("khugepaged");
+	c->controller_ns = thread_cpu_ns();
+}
+
+static void *thread_start(void *arg)
+{
+	struct thr *t = arg;
+	void *ret = t->fn(t);
+
+	t->cpu_ns = thread_cpu_ns();
+	return ret;
+}
+
+static void print_cpu(const struct cpu_sample *a, const struct cpu_sample *b,
+		      GPtrArray *all)
+{
+	static const struct {
+		void *(*fn)(void *);
+		const char *name;
+	} roles[] = {
+		{ worker_main, "workers" }, { checker_main, "checkers" },
+		{ chaos_main, "churn" }, { preserve_main, "churn" },
+		{ forker_main, "fork" }, { reader_main, "readers" },
+	};
+	double tick = sysconf(_SC_CLK_TCK), by_role[G_N_ELEMENTS(roles)] = { 0 };
+	double all_ticks = MAX(b->stat[3] - a->stat[3], 1);
+	struct rusage ru;
+	GString *line = g_string_new(NULL);
+
+	for (guint i = 0; i < all->len; i++) {
+		const struct thr *t = all->pdata[i];
+
+		for (size_t r = 0; r < G_N_ELEMENTS(roles); r++)
+			if (t->fn == roles[r].fn) {
+				/* the first entry of a name holds its sum */
+				for (size_t f = 0; f <= r; f++)
+					if (!strcmp(roles[f].name, roles[r].name)) {
+						by_role[f] += t->cpu_ns / 1e9;
+						break;
+					}
+				break;
+			}
+	}
+	for (size_t r = 0; r < G_N_ELEMENTS(roles); r++)
+		if (by_role[r] > 0)
+			g_string_append_printf(line, "%s %.1f s, ", roles[r].name,
+					       by_role[r]);
+	getrusage(RUSAGE_CHILDREN, &ru);
+	printf("# cpu: %.0f CPU-s: user %.0f%%, system %.0f%%, idle %.0f%%; %sforked children %.1f s, quiescent checks %.1f s, ksmd %.1f s, khugepaged %.1f s\n",
+	       all_ticks / tick,
+	       100 * (b->stat[0] - a->stat[0]) / all_ticks,
+	       100 * (b->stat[1] - a->stat[1]) / all_ticks,
+	       100 * (b->stat[2] - a->stat[2]) / all_ticks, line->str,
+	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+	       (b->controller_ns - a->controller_ns) / 1e9,
+	       (b->ksmd - a->ksmd) / tick,
+	       (b->khugepaged - a->khugepaged) / tick);
+	g_string_free(line, TRUE);
+}
+
 /* ---- the summary --------------------------------------------------- */
 
 static u64 kind_sum(enum cat cat, bool bad)
@@ -4011,7 +4137,9 @@ static bool is_other_check(enum kind k)
 }
 
 /* Returns whether everything passed. */
-static bool summary(double secs, u64 seed, int threads, int epochs)
+static bool summary(double secs, u64 seed, int threads, int epochs,
+		    const struct cpu_sample *cpu0,
+		    const struct cpu_sample *cpu1, GPtrArray *all)
 {
 	u64 ioctls = sh->ioctls;
 	u64 unexpected_results = kind_sum(CAT_IOCTL, true) +
@@ -4085,6 +4213,7 @@ static bool summary(double secs, u64 seed, int threads, int epochs)
 		printf("# secretmem: skipped, memfd_secret unavailable (boot with secretmem.enable=1)\n");
 	if (!have_hugetlb)
 		printf("# hugetlb: skipped, no 2M huge page could be reserved\n");
+	print_cpu(cpu0, cpu1, all);
 	for (unsigned int i = 0; i < MIN(sh->nr_notes, G_N_ELEMENTS(sh->notes)); i++)
 		printf("# in a forked child: UNEXPECTED %s: %s\n",
 		       kinds[sh->notes[i].kind].name, errname(sh->notes[i].err));
@@ -4317,6 +4446,7 @@ int main(int argc, char **argv)
 	gint64 t0, end, next;
 	u64 seed;
 	int epochs = 0, rc;
+	struct cpu_sample cpu0, cpu1;
 	bool ok;
 
 	g_option_context_add_main_entries(ctx, options, NULL);
@@ -4384,10 +4514,11 @@ int main(int argc, char **argv)
 	for (guint i = 0; i < all->len; i++) {
 		struct thr *t = all->pdata[i];
 
-		rc = pthread_create(&t->tid, NULL, t->fn, t);
+		rc = pthread_create(&t->tid, NULL, thread_start, t);
 		if (rc)
 			die("starting thread %s: %s", t->name, g_strerror(rc));
 	}
+	cpu_sample(&cpu0);
 	t0 = g_get_monotonic_time();
 	end = t0 + (gint64)opt_seconds * G_USEC_PER_SEC;
 	for (;;) {
@@ -4418,6 +4549,7 @@ int main(int argc, char **argv)
 	knobs_restore(KSM "run");
 	quiescent_checks(&ctl, epochs, true);
 	epochs++;
+	cpu_sample(&cpu1);
 	for (int i = 0; i < NR_FDS; i++)
 		account_final(&ctl, &fds[i]);
 	for (int i = 0; i < NR_FDS; i++)
@@ -4425,6 +4557,6 @@ int main(int argc, char **argv)
 	/* the huge pages are free again: the pool can shrink */
 	knobs_restore(NULL);
 	ok = summary((g_get_monotonic_time() - t0) / 1e6, seed, opt_threads,
-		     epochs);
+		     epochs, &cpu0, &cpu1, all);
 	return ok ? 0 : 1;
 }
