@@ -1654,9 +1654,8 @@ static void op_dump(struct thr *t, const struct profile *p)
 
 static void op_log(struct thr *t, const struct profile *p)
 {
-	static const u64 sizes[] = {
-		2, 3, 7, 16, 64, 256, 1024, 4096, 16384, 65536,
-	};
+	static const u64 sizes[] = { 2, 3, 7, 16, 64, 256, 1024, 4096 };
+	static const u64 large[] = { 16384, 65536 };
 	struct rng *r = &t->rng;
 	struct spte_mirror_log_config c = { 0 }, in;
 	enum kind k = K_LOG;
@@ -1664,9 +1663,19 @@ static void op_log(struct thr *t, const struct profile *p)
 	errset exp;
 	int err;
 
-	c.records = one_in(r, 3) ? 0 : sizes[below(r, G_N_ELEMENTS(sizes))];
-	/* 24 to 96 MiB of ring, now and then, on B only */
-	if (p->f == &fds[FD_B] && one_in(r, 100))
+	/*
+	 * Mostly small rings, which overflow.  A new ring is zeroed, which
+	 * under TCG takes milliseconds per MiB, all of it taken from the
+	 * other ioctls: rings of MiBs come one time in 32, and on B one in
+	 * 1000 is 24 to 96 MiB.
+	 */
+	if (one_in(r, 3))
+		c.records = 0;
+	else if (one_in(r, 32))
+		c.records = large[below(r, G_N_ELEMENTS(large))];
+	else
+		c.records = sizes[below(r, G_N_ELEMENTS(sizes))];
+	if (p->f == &fds[FD_B] && one_in(r, 1000))
 		c.records = 1ULL << (18 + below(r, 3));
 	/* C's callback counts must equal its sequence numbers: no filter */
 	if (p->f->filters && one_in(r, 2))
@@ -2190,8 +2199,12 @@ static void *reader_main(void *arg)
 				account(f, &t->rd[fd_index(f)], t->buf, got);
 		}
 		gate_leave();
-		/* a slow reader lets small rings overflow: DROPPED records */
-		if (one_in(&t->rng, 8))
+		/*
+		 * A slow reader lets small rings overflow: DROPPED records.
+		 * And draining every record of three busy mirrors took a
+		 * tenth of the lab's CPU.
+		 */
+		if (one_in(&t->rng, 4))
 			g_usleep(below(&t->rng, 60000));
 	}
 	return NULL;
@@ -2543,11 +2556,15 @@ static void *chaos_main(void *arg)
 	struct thr *t = arg;
 
 	while (gate_enter()) {
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 2; i++)
 			chaos_op(t);
 		gate_leave();
-		/* the lab is one TCG CPU: leave some of it to the ioctls */
-		g_usleep(2000);
+		/*
+		 * The lab is one TCG CPU: leave most of it to the ioctls
+		 * (four operations and 2 ms here, and the churn took more of
+		 * it than they did).
+		 */
+		g_usleep(6000);
 	}
 	return NULL;
 }
@@ -2639,7 +2656,7 @@ static void *preserve_main(void *arg)
 	while (gate_enter()) {
 		preserve_op(t);
 		gate_leave();
-		g_usleep(below(&t->rng, 8000));
+		g_usleep(below(&t->rng, 16000));
 	}
 	return NULL;
 }
@@ -3496,10 +3513,12 @@ static void wait_child(pid_t pid, const char *what)
 	      "%s (pid %d): %s", what, pid, st < 0 ? "lost" : status_text(st));
 }
 
-/* fork() of the whole process: every private mapping goes COW. */
-static void fork_round(struct thr *t)
+/*
+ * fork() of the whole process: every private mapping goes COW.  Up to
+ * three children into @pids; returns how many were tried.
+ */
+static int fork_children(struct thr *t, pid_t pids[3])
 {
-	pid_t pids[3];
 	int n = 1 + below(&t->rng, 3);
 
 	for (int i = 0; i < n; i++) {
@@ -3511,9 +3530,7 @@ static void fork_round(struct thr *t)
 			child_main(&cr);
 		EXPECT(K_FORK, pids[i] < 0 ? errno : 0, ES(0), "fork");
 	}
-	for (int i = 0; i < n; i++)
-		if (pids[i] > 0)
-			wait_child(pids[i], "a child touching memory");
+	return n;
 }
 
 static void attach_pattern(uint8_t *p, u64 len, pid_t pid, int gen)
@@ -3553,7 +3570,21 @@ static void attach_round(struct thr *t)
 		close(ready[1]);
 		return;
 	}
+	/*
+	 * Only the fork changes this process's memory (its PTEs go COW), so
+	 * only the fork waits for the gate: the rest is the child's mm and
+	 * a mirror of its own, which the quiescent checks need not wait for.
+	 */
+	if (!gate_enter()) {
+		close(ready[0]);
+		close(ready[1]);
+		close(go[0]);
+		close(go[1]);
+		return;
+	}
 	pid = fork();
+	if (pid)
+		gate_leave();
 	if (pid == 0) {
 		in_child = true;
 		attach_pattern(attach_area, 2 * PG, getpid(), 1);
@@ -3668,15 +3699,33 @@ static void *forker_main(void *arg)
 	unsigned int w;
 
 	while (gate_enter()) {
+		pid_t pids[3];
+		int n = 0;
+
 		w = below(&t->rng, 10);
 		if (w < 6)
-			fork_round(t);
-		else if (w < 8)
-			attach_round(t);
-		else
+			n = fork_children(t, pids);
+		else if (w >= 8)
 			op_short_fd(t);
 		gate_leave();
-		g_usleep(30000 + below(&t->rng, 70000));
+		/*
+		 * The children touch nothing but their own mm, so the
+		 * quiescent checks need not wait for them to finish.
+		 */
+		for (int i = 0; i < n; i++)
+			if (pids[i] > 0)
+				wait_child(pids[i], "a child touching memory");
+		if (w == 6 || w == 7)
+			attach_round(t);
+		/*
+		 * Every fork makes each private page of this process COW:
+		 * the writes of every thread fault and copy, with a TLB
+		 * shootdown each, until the children are gone, and the fork
+		 * and the children's exits copy and tear down page tables
+		 * of the whole process.  Under TCG that was a fifth of the
+		 * CPU at ten forks a second; two are plenty for the mirrors.
+		 */
+		g_usleep(300000 + below(&t->rng, 400000));
 	}
 	return NULL;
 }
@@ -4370,8 +4419,13 @@ static void setup_knobs(void)
 	have_ksm = g_file_test(KSM "run", G_FILE_TEST_EXISTS);
 	if (have_ksm) {
 		ksm_scans_start = read_u64(KSM "full_scans");
-		knob_set(KSM "pages_to_scan", "200");
-		knob_set(KSM "sleep_millisecs", "20");
+		/*
+		 * A full scan of the two regions (6144 pages) every few
+		 * seconds: under TCG, 10,000 pages a second took a tenth
+		 * of the CPU.
+		 */
+		knob_set(KSM "pages_to_scan", "100");
+		knob_set(KSM "sleep_millisecs", "80");
 		have_ksm = knob_set(KSM "run", "1");
 	}
 	if (g_file_test(THP "enabled", G_FILE_TEST_EXISTS)) {
@@ -4406,14 +4460,19 @@ static bool ensure_module(void)
 	return !access(SPTE_MIRROR_DEVICE, F_OK);
 }
 
-static gint opt_seconds = 60, opt_threads = 4, opt_epoch = 5;
+/*
+ * Six workers: B, C and four on A.  Under TCG every thread that can run
+ * takes its share; with four, the workers had a fifth of the CPU and the
+ * vCPUs were idle a quarter of the time, waiting on the mmap lock.
+ */
+static gint opt_seconds = 60, opt_threads = 6, opt_epoch = 5;
 static gchar *opt_seed;
 
 static const GOptionEntry options[] = {
 	{ "seconds", 0, 0, G_OPTION_ARG_INT, &opt_seconds,
 	  "Run for N seconds (default 60)", "N" },
 	{ "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads,
-	  "T threads issuing hostile ioctls (default 4)", "T" },
+	  "T threads issuing hostile ioctls (default 6)", "T" },
 	{ "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed,
 	  "Seed of the random choices (default: from the clock)", "S" },
 	{ "epoch", 0, 0, G_OPTION_ARG_INT, &opt_epoch,
