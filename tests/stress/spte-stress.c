@@ -1788,6 +1788,10 @@ static void audit_describe(const struct spte_mirror_audit *a, char *buf,
 		 a->nr_reports ? r->primary_pfn : 0);
 }
 
+/* below, with the checker's state */
+static void audit_context(const struct spte_mirror_audit_report *r,
+			  char *buf, size_t len);
+
 static void op_audit(struct thr *t, const struct profile *p)
 {
 	struct spte_mirror_audit a = { 0 }, in;
@@ -1820,6 +1824,9 @@ static void op_audit(struct thr *t, const struct profile *p)
 	 */
 	add(&sh->audit_findings, audit_findings(&a));
 	audit_describe(&a, what, sizeof(what));
+	if (audit_findings(&a) && a.nr_reports)
+		audit_context(&a.reports[0], what + strlen(what),
+			      sizeof(what) - strlen(what));
 	CHECK(C_AUDIT_C, !audit_findings(&a) && a.nr_reports == 0,
 	      "fd %s: %s", p->f->name, what);
 }
@@ -2685,6 +2692,43 @@ static struct {
 	uint8_t tmpl[NR_TEMPLATES][PG];
 } ck;
 
+/*
+ * What each checker is doing, for the report of an AUDIT that finds a
+ * stale leaf in its half while everything runs.
+ */
+static const char *volatile chk_doing[NR_CHECKERS];
+
+/*
+ * For a report in a checker view: the page's offset and backing, what its
+ * checker is doing, and the CPU's page table entry for it right now
+ * (/proc/self/pagemap: present, swapped, pfn): was the primary really
+ * unmapped, and by which step?
+ */
+static void audit_context(const struct spte_mirror_audit_report *r,
+			  char *buf, size_t len)
+{
+	int v = view_of(r->gpa);
+	u64 off, pm = 0;
+	int fd;
+
+	if (v < 0 || len < 2)
+		return;
+	off = r->gpa - G_VIEW(v);
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pread(fd, &pm, sizeof(pm),
+			  ((uintptr_t)chk + off) / PG * sizeof(pm)) != sizeof(pm))
+			pm = 0;
+		close(fd);
+	}
+	snprintf(buf, len,
+		 "; view %d, checker region +0x%llx (%s), checker %llu doing %s, pagemap now 0x%llx (present %d, swapped %d, pfn 0x%llx)",
+		 v, off, backing_names[ck.backing[off / PG]], off / PART_SIZE,
+		 chk_doing[off / PART_SIZE] ? chk_doing[off / PART_SIZE] : "-",
+		 pm, (int)(pm >> 63), (int)((pm >> 62) & 1),
+		 pm & ((1ULL << 55) - 1));
+}
+
 /* After a mismatch, the CPU's bytes are the truth: no cascade. */
 static void chk_resync(u64 off, u64 len)
 {
@@ -3356,6 +3400,8 @@ static void chk_secret(struct thr *t)
 	chk_read(t, C_SECRET, "after replacing secretmem", v, off, len, false);
 }
 
+#define CHK_STEP(t, what) (chk_doing[(t)->part / PART_SIZE] = (what))
+
 static void *checker_main(void *arg)
 {
 	struct thr *t = arg;
@@ -3364,37 +3410,38 @@ static void *checker_main(void *arg)
 	while (gate_enter()) {
 		w = below(&t->rng, 100);
 		if (w < 18)
-			chk_cpu_write(t);
+			CHK_STEP(t, "CPU write"), chk_cpu_write(t);
 		else if (w < 36)
-			chk_dev_write(t);
+			CHK_STEP(t, "device write"), chk_dev_write(t);
 		else if (w < 42)
-			chk_verify(t);
+			CHK_STEP(t, "verify"), chk_verify(t);
 		else if (w < 46)
-			chk_map(t);
+			CHK_STEP(t, "MAP"), chk_map(t);
 		else if (w < 48)
-			chk_thp(t);
+			CHK_STEP(t, "THP cell"), chk_thp(t);
 		else if (w < 56)
-			chk_dontneed(t);
+			CHK_STEP(t, "DONTNEED"), chk_dontneed(t);
 		else if (w < 64)
-			chk_remap(t);
+			CHK_STEP(t, "MAP_FIXED"), chk_remap(t);
 		else if (w < 72)
-			chk_ksm(t);
+			CHK_STEP(t, "KSM area"), chk_ksm(t);
 		else if (w < 78)
-			chk_unmap(t);
+			CHK_STEP(t, "UNMAP"), chk_unmap(t);
 		else if (w < 85)
-			chk_mprotect(t);
+			CHK_STEP(t, "mprotect"), chk_mprotect(t);
 		else if (w < 89)
-			chk_munmap(t);
-		else if (w < 93 && chk_remove(t))
+			CHK_STEP(t, "munmap"), chk_munmap(t);
+		else if (w < 93 && (CHK_STEP(t, "REMOVE"), chk_remove(t)))
 			;
 		else if (w >= 93 && w < 96)
-			chk_fork_cow(t);
+			CHK_STEP(t, "fork"), chk_fork_cow(t);
 		else if (w >= 96 && w < 98 && have_secretmem)
-			chk_secret(t);
+			CHK_STEP(t, "secretmem"), chk_secret(t);
 		else if (w >= 98 && have_hugetlb)
-			chk_hugetlb(t);
+			CHK_STEP(t, "hugetlb"), chk_hugetlb(t);
 		else
-			chk_verify(t);
+			CHK_STEP(t, "verify"), chk_verify(t);
+		CHK_STEP(t, "between steps");
 		gate_leave();
 	}
 	return NULL;
