@@ -345,6 +345,29 @@ static void spte_audit_range(struct spte_mirror *m,
 	}
 }
 
+/*
+ * Is a leaf of [@start, @end) over a page the snapshot found no VMA for
+ * (HMM_PFN_ERROR)?  Caller holds mmu_lock.
+ */
+static bool spte_audit_leaf_in_hole(struct spte_mirror *m, u64 start,
+				    u64 end, const unsigned long *pfns)
+{
+	struct spte_iter it;
+	unsigned long i, n;
+
+	for_each_spte(it, m, start, end) {
+		if (!spte_iter_is_leaf(&it) || it.gpa < start ||
+		    it.gpa + SPTE_EPT_LEVEL_SIZE(it.level) > end)
+			continue;
+		n = it.level == 2 ? SPTE_2M_PAGES : 1;
+		for (i = 0; i < n; i++)
+			if (pfns[((it.gpa - start) >> PAGE_SHIFT) + i] &
+			    HMM_PFN_ERROR)
+				return true;
+	}
+	return false;
+}
+
 static int spte_audit_chunk(struct spte_mirror *m, struct spte_slot *sl,
 			    u64 gpa, unsigned long npages,
 			    unsigned long *pfns, struct spte_mirror_audit *a)
@@ -359,6 +382,7 @@ static int spte_audit_chunk(struct spte_mirror *m, struct spte_slot *sl,
 	};
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	bool settled = false;
 	int ret;
 
 	for (;;) {
@@ -382,6 +406,26 @@ static int spte_audit_chunk(struct spte_mirror *m, struct spte_slot *sl,
 					    range.notifier_seq)) {
 			spin_unlock(&m->mmu_lock);
 			cond_resched();
+			continue;
+		}
+		/*
+		 * munmap(2) detaches the VMAs under the write lock, downgrades
+		 * it and only then zaps the page tables and calls the
+		 * notifiers (do_mas_align_munmap() on 6.1,
+		 * vms_complete_munmap_vmas() on 6.12): a snapshot in between
+		 * finds no VMA over leaves that are about to go, with the
+		 * interval sequence not moved yet.  Such a leaf is not stale,
+		 * only early: wait for every munmap in flight to finish (it
+		 * holds the read lock to the end, so the write lock waits for
+		 * it) and look again.  A leaf still over a hole is stale.
+		 */
+		if (!settled && spte_audit_leaf_in_hole(m, gpa,
+					gpa + npages * PAGE_SIZE, pfns)) {
+			spin_unlock(&m->mmu_lock);
+			if (mmap_write_lock_killable(m->mm))
+				return -EINTR;
+			mmap_write_unlock(m->mm);
+			settled = true;
 			continue;
 		}
 		spte_audit_range(m, a, gpa, gpa + npages * PAGE_SIZE, pfns);

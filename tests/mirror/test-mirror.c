@@ -1872,6 +1872,69 @@ static void test_teardown_oom_kill(void)
 	mirror_done(m);
 }
 
+struct audit_loop {
+	struct spte_mirror *m;
+	volatile int stop;
+	guint audits, stale;
+};
+
+static void *audit_loop_thread(void *arg)
+{
+	struct audit_loop *l = arg;
+	struct spte_mirror_audit a;
+
+	while (!l->stop) {
+		if (spte_mirror_audit(l->m, &a))
+			continue;
+		l->audits++;
+		l->stale += a.stale_pfn || a.stale_unmapped;
+	}
+	return NULL;
+}
+
+/*
+ * AUDIT racing munmap(2): munmap detaches the VMAs, downgrades mmap_lock
+ * and only then zaps and notifies, so a snapshot in between sees a hole
+ * under leaves that are about to go.  AUDIT must wait that out, not call
+ * them stale: a coherent mirror audits clean even during a munmap.
+ */
+static void test_audit_racing_munmap(void)
+{
+	struct spte_mirror *m = mirror_open();
+	struct audit_loop l = { 0 };
+	pthread_t th;
+	guint rounds = 0;
+	gint64 end;
+	uint8_t *p;
+
+	if (!m)
+		return;
+	l.m = m;
+	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
+			==, 0);
+	g_assert_cmpint(pthread_create(&th, NULL, audit_loop_thread, &l), ==, 0);
+	end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < end) {
+		g_assert_true(mmap(p, 64 * PG, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				   0) == p);
+		memset(p, rounds, 64 * PG);
+		g_assert_cmpint(spte_mirror_map(m, 0x1000000, 64 * PG, 0, NULL),
+				==, 0);
+		g_assert_cmpint(munmap(p, 64 * PG), ==, 0);
+		rounds++;
+	}
+	l.stop = 1;
+	g_assert_cmpint(pthread_join(th, NULL), ==, 0);
+	g_test_message("%u munmap rounds, %u audits, %u found stale leaves",
+		       rounds, l.audits, l.stale);
+	g_assert_cmpuint(rounds, >, 10);
+	g_assert_cmpuint(l.audits, >, 10);
+	g_assert_cmpuint(l.stale, ==, 0);
+	mirror_done(m);
+}
+
 /* Pass @fd over the connected socket @sock. */
 static int send_fd(int sock, int fd)
 {
@@ -2389,6 +2452,8 @@ int main(int argc, char **argv)
 			test_abi_reserved_everywhere);
 	g_test_add_func("/mirror/access/race-dontneed",
 			test_access_race_dontneed);
+	g_test_add_func("/mirror/audit/racing-munmap",
+			test_audit_racing_munmap);
 	g_test_add_func("/mirror/teardown/oom-reaper",
 			test_teardown_oom_reaper);
 	g_test_add_func("/mirror/teardown/oom-kill",
