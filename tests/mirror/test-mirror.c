@@ -1786,6 +1786,40 @@ static void test_attach_yama_scope3(void)
  */
 #define OOM_CG "/sys/fs/cgroup/spte-test-oom"
 
+/* A cgroup of 16M and no swap, where a process that allocates is killed. */
+static bool oom_cgroup_create(void)
+{
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
+	    (mkdir(OOM_CG, 0755) && errno != EEXIST)) {
+		g_test_fail_printf("no cgroup v2 memory controller: %s",
+				   strerror(errno));
+		return false;
+	}
+	g_assert_cmpint(sysfs_write(OOM_CG "/memory.max", "16M"), ==, 0);
+	sysfs_write(OOM_CG "/memory.swap.max", "0");
+	return true;
+}
+
+/* In a child: move into the cgroup. */
+static int oom_cgroup_join(void)
+{
+	char self[32];
+
+	snprintf(self, sizeof(self), "%d", getpid());
+	return sysfs_write(OOM_CG "/cgroup.procs", self);
+}
+
+/* In a child: touch new memory until the OOM killer ends it. */
+static void __attribute__((noreturn)) oom_allocate(void)
+{
+	uint8_t *q = mmap(NULL, 256UL << 20, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	for (size_t off = 0; q != MAP_FAILED; off = (off + PG) % (256UL << 20))
+		q[off] = 1;
+	_exit(3);
+}
+
 static void test_teardown_oom_kill(void)
 {
 	struct spte_mirror *m = mirror_open();
@@ -1799,15 +1833,10 @@ static void test_teardown_oom_kill(void)
 
 	if (!m)
 		return;
-	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
-	    (mkdir(OOM_CG, 0755) && errno != EEXIST)) {
-		g_test_fail_printf("no cgroup v2 memory controller: %s",
-				   strerror(errno));
+	if (!oom_cgroup_create()) {
 		spte_mirror_close(m);
 		return;
 	}
-	g_assert_cmpint(sysfs_write(OOM_CG "/memory.max", "16M"), ==, 0);
-	sysfs_write(OOM_CG "/memory.swap.max", "0");
 	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
 	madvise(p, 64 * PG, MADV_NOHUGEPAGE);
 	g_assert_cmpint(pipe(to_child), ==, 0);
@@ -1815,22 +1844,13 @@ static void test_teardown_oom_kill(void)
 	pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
-		char self[32];
-		uint8_t *q;
-		size_t off;
-
-		snprintf(self, sizeof(self), "%d", getpid());
-		if (sysfs_write(OOM_CG "/cgroup.procs", self))
+		if (oom_cgroup_join())
 			_exit(2);
 		memset(p, 0x42, 64 * PG);	/* the child's own pages */
 		if (write(to_parent[1], &c, 1) != 1 ||
 		    read(to_child[0], &c, 1) != 1)
 			_exit(1);
-		q = mmap(NULL, 256UL << 20, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		for (off = 0; q != MAP_FAILED; off = (off + PG) % (256UL << 20))
-			q[off] = 1;
-		_exit(3);
+		oom_allocate();
 	}
 	g_assert_cmpint(read(to_parent[0], &c, 1), ==, 1);
 	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
@@ -2021,15 +2041,10 @@ static void test_teardown_oom_reaper(void)
 
 	if (!m)
 		return;
-	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
-	    (mkdir(OOM_CG, 0755) && errno != EEXIST)) {
-		g_test_fail_printf("no cgroup v2 memory controller: %s",
-				   strerror(errno));
+	if (!oom_cgroup_create()) {
 		spte_mirror_close(m);
 		return;
 	}
-	g_assert_cmpint(sysfs_write(OOM_CG "/memory.max", "16M"), ==, 0);
-	sysfs_write(OOM_CG "/memory.swap.max", "0");
 	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
 	madvise(p, 64 * PG, MADV_NOHUGEPAGE);
 	hole = map_anon(PG, PROT_READ | PROT_WRITE);
@@ -2042,13 +2057,9 @@ static void test_teardown_oom_reaper(void)
 			.range = { (uintptr_t)hole, PG },
 			.mode = UFFDIO_REGISTER_MODE_MISSING,
 		};
-		char self[32];
-		uint8_t *q;
-		size_t off;
 		int fd;
 
-		snprintf(self, sizeof(self), "%d", getpid());
-		if (sysfs_write(OOM_CG "/cgroup.procs", self))
+		if (oom_cgroup_join())
 			_exit(2);
 		memset(p, 0x42, 64 * PG);	/* the child's own pages */
 		fd = syscall(SYS_userfaultfd, O_CLOEXEC);
@@ -2056,11 +2067,7 @@ static void test_teardown_oom_reaper(void)
 		    ioctl(fd, UFFDIO_REGISTER, &reg) || send_fd(sv[1], fd) ||
 		    read(sv[1], &c, 1) != 1)
 			_exit(1);
-		q = mmap(NULL, 256UL << 20, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		for (off = 0; q != MAP_FAILED; off = (off + PG) % (256UL << 20))
-			q[off] = 1;
-		_exit(3);
+		oom_allocate();
 	}
 	uffd = recv_fd(sv[0]);
 	g_assert_cmpint(uffd, >=, 0);
