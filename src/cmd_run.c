@@ -9,6 +9,7 @@
 #include "agent_client.h"
 #include "cli.h"
 #include "exec_script.h"
+#include "inspect/kvm_leaf_tracker.h"
 #include "session.h"
 #include "parse.h"
 #include "spte_error.h"
@@ -26,6 +27,7 @@ struct run_opts {
 	char *exec;
 	gboolean stats;
 	gboolean verbose;
+	gboolean kvm_leaves;
 };
 
 static gboolean mem_opts_from(const struct run_opts *o,
@@ -66,12 +68,42 @@ static void print_startup(const struct spte_boot_times *s,
 	       (vcpu->boot_ns - s->vcpu_ready) * ms);
 }
 
+/* KVM's own leaves at the end of the script, checked against its stats. */
+static gboolean print_kvm_leaves(struct spte_kvm_leaf_tracker *t,
+				 struct spte_session *s, GError **error)
+{
+	g_autoptr(spte_kvm_stats) stats = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+	const struct spte_kvm_leaves *m;
+
+	if (!spte_kvm_stats_open(s->vm->vm_fd, &stats, error))
+		return FALSE;
+	if (spte_kvm_leaf_tracker_check(t, stats, out) ==
+	    SPTE_KVM_CHECK_MISMATCH)
+		s->ok = FALSE;
+	m = spte_kvm_leaf_tracker_model(t);
+	for (guint as = 0; as < SPTE_KVM_NR_AS; as++) {
+		if (as && !spte_kvm_leaves_count(m, as, SPTE_KVM_LEVEL_4K) &&
+		    !spte_kvm_leaves_count(m, as, SPTE_KVM_LEVEL_4K + 1) &&
+		    !spte_kvm_leaves_count(m, as, SPTE_KVM_LEVEL_1G))
+			continue;
+		g_string_append_printf(out, "KVM leaves%s (%s format):\n",
+				       as ? " of SMM (as_id 1)" : "",
+				       spte_kvm_spte_format_name(
+					       spte_kvm_leaves_spte_format(m)));
+		spte_kvm_leaves_format(m, as, 0, 0, "  ", out);
+	}
+	fputs(out->str, stdout);
+	return TRUE;
+}
+
 static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 {
 	g_autoptr(GPtrArray) steps = NULL;
 	struct spte_session session;
 	struct spte_boot_times times;
 	struct spte_mem_opts mem;
+	g_autoptr(spte_kvm_leaf_tracker) leaves = NULL;
 	gboolean done = FALSE;
 
 	if (!mem_opts_from(o, &mem, error))
@@ -92,6 +124,12 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 		}
 	}
 
+	/* before KVM_CREATE_VM: every leaf the VM gets is a traced event */
+	if (o->kvm_leaves && !spte_kvm_leaf_tracker_start(&leaves, mem.size,
+							  error)) {
+		g_prefix_error(error, "--kvm-leaves: ");
+		return FALSE;
+	}
 	if (!spte_session_boot(&session, &mem, o->guest, o->mirror, &times,
 			       error))
 		goto out;
@@ -106,6 +144,8 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 	for (guint i = 0; i < steps->len; i++)
 		if (!spte_session_run_step(&session, steps->pdata[i], error))
 			goto out;
+	if (leaves && !print_kvm_leaves(leaves, &session, error))
+		goto out;
 	if (!spte_agent_halt(session.vcpu, error))
 		goto out;
 	if (o->stats)
@@ -143,6 +183,10 @@ int spte_cmd_run(int argc, char **argv)
 		  "Print start-up time, per-step times and exit counts", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
 		  "Say what the VMM sets up", NULL },
+		{ "kvm-leaves", 0, 0, G_OPTION_ARG_NONE, &o.kvm_leaves,
+		  "Trace KVM's own leaves from before the VM exists; print "
+		  "them after the script, checked against KVM's page counts",
+		  NULL },
 		{ NULL }
 	};
 	g_autoptr(GOptionContext) ctx =
