@@ -9,6 +9,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -17,108 +18,144 @@
 
 #include "mirror.h"
 
-/* Leaves copied out per hold of mmu_lock: 128 KiB, cache-warm. */
+/* Leaves written per hold of mmu_lock: 128 KiB of output. */
 #define SPTE_DUMP_BATCH		4096
-/* Whole dumps restarted because the table changed under them. */
+/*
+ * Whole dumps restarted because the table changed under them, and faults
+ * on the caller's buffer that made no progress, before giving up.
+ */
 #define SPTE_DUMP_TRIES		8
 
 /*
- * Copy up to @max leaves at GPAs >= *@cursor into @out, under one hold of
- * mmu_lock.  *@cursor becomes the GPA of the first leaf not copied, or
- * SPTE_MIRROR_NONE if the walk reached the end; *@seq is the invalidate
- * sequence of this hold.  Returns how many were copied.
+ * DUMP writes each leaf straight into the caller's buffer, under mmu_lock
+ * with page faults disabled: one pass over the table and no bounce buffer
+ * (copying one out cost ten times the walk).  A write that would fault
+ * ends the batch; the ioctl faults the buffer in without the lock and
+ * goes on from the leaf that was not written.
  */
 struct spte_dump_out {
 	struct spte_mirror *m;
-	struct spte_mirror_leaf *leaves;
+	struct spte_mirror_leaf __user *leaves;	/* the batch's first */
 	struct spte_slot *sl;	/* of the last leaf: the next is likely in it */
 	u64 n;
 	u64 max;
 };
 
-/* Append one leaf; false if the batch is full. */
-static bool spte_dump_emit(struct spte_dump_out *o, u64 gpa, u64 e,
-			   unsigned int level)
+/* Write one leaf: -ENOSPC if the batch is full, -EFAULT if it would fault. */
+static int spte_dump_emit(struct spte_dump_out *o, u64 gpa, u64 e,
+			  unsigned int level)
 {
-	struct spte_mirror_leaf *l;
+	struct spte_mirror_leaf __user *u = o->leaves + o->n;
+	u64 hva = 0;
+	u32 id = 0;
 
 	if (o->n == o->max)
-		return false;
+		return -ENOSPC;
 	if (!o->sl || gpa - o->sl->gpa >= o->sl->size)
 		o->sl = spte_find_slot(o->m, gpa);
-	l = &o->leaves[o->n++];
-	l->gpa = gpa;
-	l->entry = e;
-	l->level = level;
-	l->hva = o->sl ? spte_slot_hva(o->sl, gpa) : 0;
-	l->slot = o->sl ? o->sl->id : 0;
-	return true;
+	if (o->sl) {
+		hva = spte_slot_hva(o->sl, gpa);
+		id = o->sl->id;
+	}
+	if (!user_write_access_begin(u, sizeof(*u)))
+		return -EFAULT;
+	unsafe_put_user(gpa, &u->gpa, efault);
+	unsafe_put_user(hva, &u->hva, efault);
+	unsafe_put_user(e, &u->entry, efault);
+	unsafe_put_user(level, &u->level, efault);
+	unsafe_put_user(id, &u->slot, efault);
+	user_write_access_end();
+	o->n++;
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /*
  * The 4K leaves of the page table @pt, which maps GPAs from @base, from
  * entry @first on.  Nearly all of a big mirror is in such tables, so this
  * is the loop that sets the dump's speed: when one slot covers the whole
- * table, the slot's offset and id are hoisted out and each leaf is one
- * load and four stores.  False if the batch filled up (*@cursor then
- * points at the first leaf left out).
+ * table and the batch has room for all of it, the slot's offset and id
+ * are hoisted out and the table is written in one user access window.
+ * On -ENOSPC or -EFAULT *@cursor is the GPA of the first leaf not written.
  */
-static bool spte_dump_table(struct spte_dump_out *o, const u64 *pt, u64 base,
-			    unsigned int first, u64 *cursor)
+static int spte_dump_table(struct spte_dump_out *o, const u64 *pt, u64 base,
+			   unsigned int first, u64 *cursor)
 {
-	struct spte_mirror_leaf *l = o->leaves + o->n;
-	struct spte_mirror_leaf *end = o->leaves + o->max;
+	struct spte_mirror_leaf __user *u = o->leaves + o->n;
 	struct spte_slot *sl = spte_find_slot(o->m, base);
-	unsigned int i;
+	unsigned int i, nr = SPTE_EPT_ENTRIES - first;
 	u64 delta;
 	u32 id;
+	int ret;
 
-	if (!sl || sl->gpa + sl->size < base + SPTE_2M_SIZE) {
-		/* slots start or end inside: leaf by leaf */
+	if (!sl || sl->gpa + sl->size < base + SPTE_2M_SIZE ||
+	    o->max - o->n < nr) {
+		/* slots start or end inside, or the batch does: leaf by leaf */
 		for (i = first; i < SPTE_EPT_ENTRIES; i++) {
 			u64 e = READ_ONCE(pt[i]);
 			u64 gpa = base + ((u64)i << PAGE_SHIFT);
 
-			if (spte_ept_present(e) && !spte_dump_emit(o, gpa, e, 1)) {
+			if (!spte_ept_present(e))
+				continue;
+			ret = spte_dump_emit(o, gpa, e, 1);
+			if (ret) {
 				*cursor = gpa;
-				return false;
+				return ret;
 			}
 		}
-		return true;
+		return 0;
 	}
 	delta = sl->hva - sl->gpa;
 	id = sl->id;
-	for (i = first; i < SPTE_EPT_ENTRIES; i++) {
+	i = first;
+	if (!user_write_access_begin(u, nr * sizeof(*u)))
+		goto out;
+	for (; i < SPTE_EPT_ENTRIES; i++) {
 		u64 e = READ_ONCE(pt[i]);
 		u64 gpa = base + ((u64)i << PAGE_SHIFT);
 
 		if (!spte_ept_present(e))
 			continue;
-		if (l == end) {
-			o->n = o->max;
-			*cursor = gpa;
-			return false;
-		}
-		l->gpa = gpa;
-		l->hva = gpa + delta;
-		l->entry = e;
-		l->level = 1;
-		l->slot = id;
-		l++;
+		unsafe_put_user(gpa, &u->gpa, efault);
+		unsafe_put_user(gpa + delta, &u->hva, efault);
+		unsafe_put_user(e, &u->entry, efault);
+		unsafe_put_user(1, &u->level, efault);
+		unsafe_put_user(id, &u->slot, efault);
+		u++;
 	}
-	o->n = l - o->leaves;
+	user_write_access_end();
+	o->n = u - o->leaves;
 	o->sl = sl;
-	return true;
+	return 0;
+efault:
+	user_write_access_end();
+out:
+	/* the leaves before u are whole; entry i is the one not written */
+	o->n = u - o->leaves;
+	*cursor = base + ((u64)i << PAGE_SHIFT);
+	return -EFAULT;
 }
 
-static u64 spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
-			   struct spte_mirror_leaf *out, u64 *seq)
+/*
+ * Write up to @max leaves at GPAs >= *@cursor to @out, under one hold of
+ * mmu_lock.  *@cursor becomes the GPA of the first leaf not written, or
+ * SPTE_MIRROR_NONE if the walk reached the end; *@seq is the invalidate
+ * sequence of this hold, *@n how many were written.  0, or -EFAULT if the
+ * buffer at @out + *@n must be faulted in first.
+ */
+static int spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
+			   struct spte_mirror_leaf __user *out, u64 *seq,
+			   u64 *n)
 {
 	struct spte_dump_out o = { .m = m, .leaves = out, .max = max };
 	struct spte_iter it;
+	int ret = 0;
 
 	spin_lock(&m->mmu_lock);
 	*seq = m->inv_seq;
+	pagefault_disable();
 	for_each_spte(it, m, *cursor, SPTE_GPA_LIMIT) {
 		/* a page table: its 512 entries in one tight loop */
 		if (it.level == 2 && !spte_iter_is_leaf(&it)) {
@@ -128,8 +165,9 @@ static u64 spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
 			if (it.gpa < *cursor)
 				first = SPTE_EPT_INDEX(*cursor, 1) +
 					!PAGE_ALIGNED(*cursor);
-			if (!spte_dump_table(&o, spte_child(it.spte), it.gpa,
-					     first, cursor))
+			ret = spte_dump_table(&o, spte_child(it.spte), it.gpa,
+					      first, cursor);
+			if (ret)
 				goto out;
 			spte_iter_skip_below(&it);
 			continue;
@@ -137,24 +175,26 @@ static u64 spte_dump_batch(struct spte_mirror *m, u64 *cursor, u64 max,
 		/* a large leaf the cursor points into began before it */
 		if (!spte_iter_is_leaf(&it) || it.gpa < *cursor)
 			continue;
-		if (!spte_dump_emit(&o, it.gpa, it.spte, it.level)) {
+		ret = spte_dump_emit(&o, it.gpa, it.spte, it.level);
+		if (ret) {
 			*cursor = it.gpa;
 			goto out;
 		}
 	}
 	*cursor = SPTE_MIRROR_NONE;
 out:
+	pagefault_enable();
 	spin_unlock(&m->mmu_lock);
-	return o.n;
+	*n = o.n;
+	return ret == -ENOSPC ? 0 : ret;
 }
 
 /*
- * DUMP walks the table in batches, copying each out without mmu_lock, so
- * no dump holds the lock (which notifier callbacks wait for under the
- * primary's page-table locks) for more than SPTE_DUMP_BATCH leaves.
- * Without SPTE_DUMP_CURSOR the result must still be one point in time: a
- * batch that saw another invalidate sequence than the first starts the
- * dump again.
+ * DUMP walks the table in batches, so no dump holds mmu_lock (which
+ * notifier callbacks wait for under the primary's page-table locks) for
+ * more than SPTE_DUMP_BATCH leaves.  Without SPTE_DUMP_CURSOR the result
+ * must still be one point in time: a batch that saw another invalidate
+ * sequence than the first starts the dump again.
  */
 int spte_ioc_dump(struct spte_mirror *m, void *arg)
 {
@@ -162,8 +202,7 @@ int spte_ioc_dump(struct spte_mirror *m, void *arg)
 	struct spte_mirror_leaf __user *uleaves = u64_to_user_ptr(a->leaves);
 	bool cursor_mode = a->flags & SPTE_DUMP_CURSOR;
 	u64 want = a->count, done, cursor, seq, first_seq = 0;
-	struct spte_mirror_leaf *buf;
-	int i, tries = 0, ret = 0;
+	int i, tries = 0, stuck, ret = 0;
 
 	if ((a->flags & ~SPTE_DUMP_FLAGS) || spte_nonzero(a->reserved))
 		return -EINVAL;
@@ -181,22 +220,15 @@ int spte_ioc_dump(struct spte_mirror *m, void *arg)
 	if (!cursor_mode && a->needed > want)
 		return -E2BIG;
 
-	/* kept for the file's next dumps: a client dumps in many calls */
-	if (!m->dump_buf) {
-		m->dump_buf = kvmalloc_array(SPTE_DUMP_BATCH,
-					     sizeof(*m->dump_buf), GFP_KERNEL);
-		if (!m->dump_buf)
-			return -ENOMEM;
-	}
-	buf = m->dump_buf;
 restart:
 	cursor = cursor_mode ? a->start : 0;
 	done = 0;
+	stuck = 0;
 	while (done < want && cursor != SPTE_MIRROR_NONE) {
-		u64 n = spte_dump_batch(m, &cursor,
-					min_t(u64, want - done, SPTE_DUMP_BATCH),
-					buf, &seq);
+		u64 batch = min_t(u64, want - done, SPTE_DUMP_BATCH), n;
 
+		ret = spte_dump_batch(m, &cursor, batch, uleaves + done, &seq,
+				      &n);
 		if (!done) {
 			first_seq = seq;
 		} else if (!cursor_mode && seq != first_seq) {
@@ -206,11 +238,22 @@ restart:
 			}
 			goto restart;
 		}
-		if (copy_to_user(uleaves + done, buf, n * sizeof(*buf))) {
-			ret = -EFAULT;
-			goto out;
-		}
 		done += n;
+		if (ret == -EFAULT) {
+			size_t left = (batch - n) * sizeof(*uleaves);
+
+			/* reclaim taking the pages back as fast as we fault */
+			stuck = n ? 0 : stuck + 1;
+			if (stuck >= SPTE_DUMP_TRIES) {
+				ret = -EAGAIN;
+				goto out;
+			}
+			/* not even the next leaf's bytes can be made writable */
+			if (fault_in_writeable((char __user *)(uleaves + done),
+					       left) > left - sizeof(*uleaves))
+				goto out;
+			ret = 0;
+		}
 		cond_resched();
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;

@@ -317,7 +317,6 @@ static int spte_release_file(struct inode *inode, struct file *file)
 	spte_notifier_unregister(m);
 	spte_table_free(m);
 	spte_events_free(m);
-	kvfree(m->dump_buf);
 	mmdrop(m->mm);
 	mmdrop(m->owner_mm);
 	mutex_destroy(&m->lock);

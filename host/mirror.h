@@ -131,7 +131,6 @@ struct spte_mirror {
 
 	void *cache[SPTE_CACHE_PAGES];	/* under lock */
 	int nr_cache;
-	struct spte_mirror_leaf *dump_buf;	/* DUMP's bounce buffer; under lock */
 
 	atomic64_t cb_count[SPTE_CB_NR];
 	atomic64_t faults;

@@ -1701,6 +1701,64 @@ static void test_dump_abi(void)
 	munmap(p, 8 * PG);
 }
 
+/*
+ * DUMP writes into the caller's buffer with page faults disabled and
+ * faults it in between batches: a buffer never touched still gets every
+ * leaf, right, across a page table the slot covers whole (the fast path)
+ * and one it ends in; a page of it that cannot be written is -EFAULT,
+ * with the leaves before it written.
+ */
+static void test_dump_user_buffer(void)
+{
+	const size_t n = 600, bytes = n * sizeof(struct spte_mirror_leaf);
+	size_t buf_len = (bytes + PG - 1) / PG * PG;
+	struct spte_mirror_leaf *leaves;
+	struct spte_mirror_dump d;
+	uint8_t *p;
+	struct spte_mirror *m = mapped_region(&p, n);
+	size_t i, per_page = PG / sizeof(*leaves);
+
+	if (!m)
+		return;
+	leaves = map_anon(buf_len, PROT_READ | PROT_WRITE);
+	memset(&d, 0, sizeof(d));
+	d.leaves = (uintptr_t)leaves;
+	d.count = n;
+	g_assert_cmpint(ioctl(spte_mirror_fd(m), SPTE_MIRROR_DUMP, &d), ==, 0);
+	g_assert_cmpuint(d.count, ==, n);
+	g_assert_cmpuint(leaves[0].slot, !=, 0);	/* ids start at 1 */
+	for (i = 0; i < n; i++) {
+		g_assert_cmphex(leaves[i].gpa, ==, 0x1000000 + i * PG);
+		g_assert_cmphex(leaves[i].hva, ==, (uintptr_t)p + i * PG);
+		g_assert_cmpuint(leaves[i].level, ==, 1);
+		g_assert_cmpuint(leaves[i].slot, ==, leaves[0].slot);
+		g_assert_true(spte_ept_present(leaves[i].entry));
+	}
+	/* the third page of the buffer cannot be written */
+	g_assert_cmpint(munmap(leaves, buf_len), ==, 0);
+	leaves = map_anon(buf_len, PROT_READ | PROT_WRITE);
+	g_assert_cmpint(mprotect((uint8_t *)leaves + 2 * PG, PG, PROT_READ),
+			==, 0);
+	memset(&d, 0, sizeof(d));
+	d.leaves = (uintptr_t)leaves;
+	d.count = n;
+	g_assert_cmpint(ioctl(spte_mirror_fd(m), SPTE_MIRROR_DUMP, &d), ==, -1);
+	g_assert_cmpint(errno, ==, EFAULT);
+	for (i = 0; i < 2 * per_page; i++)
+		g_assert_cmphex(leaves[i].gpa, ==, 0x1000000 + i * PG);
+	g_assert_cmphex(leaves[2 * per_page].gpa, ==, 0);
+	/* nowhere to write at all */
+	memset(&d, 0, sizeof(d));
+	d.leaves = (uintptr_t)(uint8_t *)leaves + 2 * PG;
+	d.count = 1;
+	d.flags = SPTE_DUMP_CURSOR;
+	g_assert_cmpint(ioctl(spte_mirror_fd(m), SPTE_MIRROR_DUMP, &d), ==, -1);
+	g_assert_cmpint(errno, ==, EFAULT);
+	munmap(leaves, buf_len);
+	mirror_done(m);
+	munmap(p, n * PG);
+}
+
 /* ---- attach: exactly when ptrace attach would be allowed --------- */
 
 /* A child that waits for a byte on @fd, then exits 0. */
@@ -2454,6 +2512,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mirror/events/resize-queued",
 			test_events_resize_queued);
 	g_test_add_func("/mirror/dump/abi", test_dump_abi);
+	g_test_add_func("/mirror/dump/user-buffer", test_dump_user_buffer);
 	g_test_add_func("/mirror/attach/needs-ptrace", test_attach_needs_ptrace);
 	g_test_add_func("/mirror/abi/reserved-everywhere",
 			test_abi_reserved_everywhere);
