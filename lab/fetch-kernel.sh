@@ -196,7 +196,10 @@ if [ "$kind" = build ]; then
 		echo "$root/build"
 		exit 0
 	fi
-	write_env "$kver" "$root" "$root/build" "$root/boot/vmlinux-$kver"
+	# booted as bzImage: the debug kernel's vmlinux does not come up
+	# through its PVH entry (QEMU ends at once, before the first line
+	# of earlyprintk); boot/vmlinux stays for symbolising its reports
+	write_env "$kver" "$root" "$root/build" ""
 	exit 0
 fi
 
