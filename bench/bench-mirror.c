@@ -32,7 +32,7 @@
 
 #include "agent_client.h"
 #include "cli.h"
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 #include "vcpu.h"
 #include "vm.h"
 

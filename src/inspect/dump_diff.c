@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "inspect/dump_diff.h"
+#include "dump_diff.h"
 
 #define PAGE_SHIFT_4K	12
 #define AD_BITS		(SPTE_EPT_A | SPTE_EPT_D)

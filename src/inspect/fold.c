@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "inspect/fold.h"
+#include "fold.h"
 
 #define P_MAX	SPTE_FOLD_MAX_PERIOD
 

@@ -2,7 +2,7 @@
 /*
  * json_member.c - strict reading of report members; see json_member.h.
  */
-#include "inspect/json_member.h"
+#include "json_member.h"
 #include "spte_error.h"
 
 const char *spte_json_node_kind(JsonNode *n)

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "inspect/fold.h"
-#include "inspect/json_member.h"
-#include "inspect/kvm_trace.h"
+#include "fold.h"
+#include "json_member.h"
+#include "kvm_trace.h"
 #include "spte_error.h"
 
 static const char *const tracefs_roots[] = {

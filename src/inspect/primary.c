@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "inspect/primary.h"
+#include "primary.h"
 #include "spte_error.h"
 
 #define PAGE_SHIFT	12

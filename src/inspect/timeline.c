@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "inspect/json_member.h"
-#include "inspect/timeline.h"
+#include "json_member.h"
+#include "timeline.h"
 #include "spte_error.h"
 
 static const struct {

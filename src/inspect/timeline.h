@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include "inspect/fold.h"
-#include "mirror/spte_mirror.h"
+#include "fold.h"
+#include "spte_mirror.h"
 
 /*
  * One event record as JSON:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Userspace client of /dev/spte_mirror; see spte_mirror.h. */
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "dump_view.h"
-#include "inspect/dump_diff.h"
-#include "inspect/svg.h"
+#include "dump_diff.h"
+#include "svg.h"
 #include "spte-test.h"
 #include "spte_error.h"
 

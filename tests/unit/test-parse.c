@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Size and number parsing, and the --exec script parser. */
-#include "exec_script.h"
+#include "language.h"
 #include "parse.h"
 #include "spte-test.h"
 #include "spte_error.h"

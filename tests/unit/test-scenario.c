@@ -2,7 +2,7 @@
 /* Scenario files: the built-ins parse, and a bad file says where and why. */
 #include <glib/gstdio.h>
 
-#include "exec_script.h"
+#include "language.h"
 #include "requires.h"
 #include "scenario_file.h"
 #include "spte-test.h"

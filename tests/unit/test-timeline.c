@@ -3,7 +3,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "inspect/timeline.h"
+#include "timeline.h"
 #include "spte-test.h"
 #include "spte_error.h"
 

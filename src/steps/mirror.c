@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "dump_view.h"
-#include "inspect/timeline.h"
+#include "timeline.h"
 #include "session.h"
 #include "spte_error.h"
 

@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 /*
  * A thread that keeps a mirror's event ring empty while the steps run.

@@ -19,8 +19,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "inspect/primary.h"
-#include "inspect/timeline.h"
+#include "primary.h"
+#include "timeline.h"
 #include "parse.h"
 #include "session.h"
 #include "spte_error.h"

@@ -15,11 +15,11 @@
 #include <glib/gstdio.h>
 
 #include "cli.h"
-#include "inspect/fold.h"
-#include "inspect/json_member.h"
-#include "inspect/kvm_trace.h"
-#include "inspect/timeline.h"
-#include "lab/lab.h"
+#include "fold.h"
+#include "json_member.h"
+#include "kvm_trace.h"
+#include "timeline.h"
+#include "lab.h"
 #include "scenario_run.h"
 #include "spte_error.h"
 

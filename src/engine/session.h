@@ -6,8 +6,8 @@
 
 #include <glib.h>
 
-#include "exec_script.h"
-#include "mirror/spte_mirror.h"
+#include "language.h"
+#include "spte_mirror.h"
 #include "vcpu.h"
 #include "vm.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "lab/lab.h"
+#include "lab.h"
 
 gint64 spte_t0_ns;
 gint64 spte_main_ns;

@@ -9,9 +9,9 @@
 
 #include "cli.h"
 #include "dump_view.h"
-#include "inspect/dump_diff.h"
-#include "inspect/svg.h"
-#include "lab/lab.h"
+#include "dump_diff.h"
+#include "svg.h"
+#include "lab.h"
 #include "scenario_run.h"
 #include "spte_error.h"
 

@@ -8,7 +8,7 @@
 
 #include "agent_client.h"
 #include "cli.h"
-#include "exec_script.h"
+#include "language.h"
 #include "session.h"
 #include "parse.h"
 #include "spte_error.h"

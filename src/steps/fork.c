@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inspect/timeline.h"
+#include "timeline.h"
 #include "session.h"
 #include "spte_error.h"
 

@@ -5,8 +5,8 @@
 
 #include "agent_client.h"
 #include "dump_view.h"
-#include "inspect/kvm_trace.h"
-#include "inspect/timeline.h"
+#include "kvm_trace.h"
+#include "timeline.h"
 #include "knobs.h"
 #include "memcg.h"
 #include "requires.h"

@@ -2,7 +2,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#include "exec_script.h"
+#include "language.h"
 #include "parse.h"
 #include "requires.h"
 #include "scenario_file.h"

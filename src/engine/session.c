@@ -6,7 +6,7 @@
 #include "agent_client.h"
 #include "cli.h"
 #include "event_reader.h"
-#include "inspect/kvm_trace.h"
+#include "kvm_trace.h"
 #include "session.h"
 #include "spte_error.h"
 

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "inspect/json_member.h"
-#include "inspect/kvm_trace.h"
-#include "inspect/timeline.h"
+#include "json_member.h"
+#include "kvm_trace.h"
+#include "timeline.h"
 #include "parse.h"
 #include "spte_error.h"
 

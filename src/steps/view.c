@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* view GPA PAGES: the primary, the mirror and KVM's own MMU side by side. */
-#include "inspect/kvm_trace.h"
-#include "inspect/view3.h"
+#include "kvm_trace.h"
+#include "view3.h"
 #include "session.h"
 
 void spte_session_trace_kvm(struct spte_session *s)

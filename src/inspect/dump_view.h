@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 /*
  * A mirror dump as people read an EPT walk: GPA range -> HPA, level, flags,

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "exec_script.h"
+#include "language.h"
 #include "parse.h"
 #include "session.h"
 #include "spte_error.h"

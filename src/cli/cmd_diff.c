@@ -13,8 +13,8 @@
 
 #include "cli.h"
 #include "dump_view.h"
-#include "inspect/dump_diff.h"
-#include "inspect/svg.h"
+#include "dump_diff.h"
+#include "svg.h"
 #include "spte_error.h"
 
 struct diff_input {
