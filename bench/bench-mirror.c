@@ -31,7 +31,7 @@
 #include <glib.h>
 
 #include "agent_client.h"
-#include "cli.h"
+#include "agent_path.h"
 #include "spte_mirror.h"
 #include "vcpu.h"
 #include "vm.h"

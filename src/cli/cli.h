@@ -29,7 +29,4 @@ gboolean spte_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,
 /* Print "spte CMD: message" for @error on stderr. */
 void spte_cli_error(const char *cmd, const GError *error);
 
-/* Path of a file shipped with spte (the agent...): see agent lookup docs. */
-char *spte_find_agent(GError **error);
-
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "agent_client.h"
-#include "cli.h"
+#include "agent_path.h"
 #include "event_reader.h"
 #include "kvm_trace.h"
 #include "session.h"
@@ -24,6 +24,11 @@
 #define SESSION_LOG_PER_PAGE 4
 #define SESSION_LOG_MIN 65536
 #define SESSION_LOG_MAX (1 << 20)	/* SPTE_LOG_MAX of the module */
+
+struct kept {
+	const struct spte_session_key *key;
+	void *state;
+};
 
 static void named_dump_free(gpointer p)
 {
@@ -103,7 +108,7 @@ gboolean spte_session_boot(struct spte_session *s,
 				      sizeof(struct spte_mirror_event)),
 		.dumps = g_ptr_array_new_with_free_func(named_dump_free),
 		.checks = g_ptr_array_new_with_free_func(check_free),
-		.fork_child = -1,
+		.kept = g_ptr_array_new(),
 		.ok = TRUE,
 	};
 	if (!guest) {
@@ -127,11 +132,15 @@ gboolean spte_session_boot(struct spte_session *s,
 
 void spte_session_close(struct spte_session *s)
 {
-	/* the loop uses the mirror fd, closed below */
-	g_clear_pointer(&s->access_loop, spte_access_loop_free);
-	g_clear_pointer(&s->damon, spte_damon_free);
-	spte_fork_reap(s);
-	g_clear_pointer(&s->uffd, spte_uffd_free);
+	/* a family's state may use the mirror fd (the device loop does) */
+	while (s->kept && s->kept->len) {
+		struct kept *k = g_ptr_array_steal_index(s->kept,
+							 s->kept->len - 1);
+
+		k->key->free(k->state);
+		g_free(k);
+	}
+	g_clear_pointer(&s->kept, g_ptr_array_unref);
 	g_clear_pointer(&s->kvm_trace, spte_kvm_trace_stop);
 	/* the thread polls the mirror fd: gone before the fd is */
 	g_clear_pointer(&s->reader, spte_event_reader_stop);
@@ -141,6 +150,60 @@ void spte_session_close(struct spte_session *s)
 	g_clear_pointer(&s->events, g_array_unref);
 	g_clear_pointer(&s->dumps, g_ptr_array_unref);
 	g_clear_pointer(&s->checks, g_ptr_array_unref);
+}
+
+static guint kept_index(struct spte_session *s,
+			const struct spte_session_key *key)
+{
+	guint i;
+
+	for (i = 0; i < s->kept->len; i++)
+		if (((struct kept *)s->kept->pdata[i])->key == key)
+			break;
+	return i;
+}
+
+void spte_session_keep(struct spte_session *s,
+		       const struct spte_session_key *key, void *state)
+{
+	struct kept *k = g_new(struct kept, 1);
+
+	g_assert(kept_index(s, key) == s->kept->len);
+	*k = (struct kept){ .key = key, .state = state };
+	g_ptr_array_add(s->kept, k);
+}
+
+void *spte_session_kept(struct spte_session *s,
+			const struct spte_session_key *key)
+{
+	guint i = kept_index(s, key);
+
+	return i < s->kept->len ? ((struct kept *)s->kept->pdata[i])->state
+				: NULL;
+}
+
+void *spte_session_take(struct spte_session *s,
+			const struct spte_session_key *key)
+{
+	guint i = kept_index(s, key);
+	struct kept *k;
+	void *state;
+
+	if (i == s->kept->len)
+		return NULL;
+	k = g_ptr_array_steal_index(s->kept, i);
+	state = k->state;
+	g_free(k);
+	return state;
+}
+
+void spte_session_trace_kvm(struct spte_session *s)
+{
+	g_autoptr(GError) error = NULL;
+
+	/* best effort: natively tracefs may be missing; the view says so */
+	if (!s->kvm_trace && !spte_kvm_trace_start(&s->kvm_trace, &error))
+		g_debug("no KVM tracepoints: %s", error->message);
 }
 
 void spte_session_check(struct spte_session *s, const struct spte_step *step,
@@ -249,7 +312,7 @@ gboolean spte_session_run_step(struct spte_session *s,
 		fflush(stdout);
 		return TRUE;
 	}
-	if (!spte_step_runner(step)(s, step, line, error)) {
+	if (!step->verb->run(s, step, line, error)) {
 		g_prefix_error(error, "step %u '%s': ", step->index,
 			       step->text);
 		return FALSE;

@@ -2,12 +2,10 @@
 #ifndef SPTE_SESSION_H
 #define SPTE_SESSION_H
 
-#include <sys/types.h>
-
 #include <glib.h>
 
-#include "language.h"
 #include "spte_mirror.h"
+#include "step.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -18,11 +16,8 @@
  * and the outcome of every check.  `spte run --exec` and `spte scenario
  * run` both drive one through spte_session_run_step().
  */
-struct spte_uffd;
 struct spte_kvm_trace;
 struct spte_event_reader;
-struct spte_damon;
-struct spte_access_loop;
 
 struct spte_named_dump {
 	char *name;
@@ -52,12 +47,10 @@ struct spte_session {
 	GPtrArray *dumps;		/* struct spte_named_dump, by first use */
 	GPtrArray *checks;		/* struct spte_check */
 
-	/* state of host steps that outlive one step */
-	struct spte_uffd *uffd;
-	pid_t fork_child;
+	/* KVM's tracepoints, for 'view' and the report; NULL: not traced */
 	struct spte_kvm_trace *kvm_trace;
-	struct spte_damon *damon;		/* our kdamond, damon-start */
-	struct spte_access_loop *access_loop;	/* access-start's thread */
+	/* what step families keep between steps: spte_session_keep() */
+	GPtrArray *kept;
 
 	gboolean stats;			/* print per-step times */
 	gboolean ok;			/* no check has failed */
@@ -120,134 +113,28 @@ void *spte_session_hva(struct spte_session *s, guint64 gpa, guint64 pages,
 		       GError **error);
 
 /*
- * The steps, by family.  Each appends its result to @line (a multi-line
- * result starts with a newline) and returns FALSE only when the step could
- * not be carried out at all; a check that fails is not an error.
+ * What a step family keeps from one step to a later one (the uffd thread,
+ * a forked child, the kdamond, the device loop) lives under a key of the
+ * family's own: the session knows no family.  Whatever is still kept at
+ * close is freed then with the key's free(), newest first, before the
+ * mirror, the vCPU and the VM go.
  */
-typedef gboolean (*spte_step_fn)(struct spte_session *s,
-				 const struct spte_step *step, GString *line,
-				 GError **error);
-
-/* The function that runs @step (from the verb table). */
-spte_step_fn spte_step_runner(const struct spte_step *step);
-
-gboolean spte_step_agent(struct spte_session *s, const struct spte_step *step,
-			 GString *line, GError **error);
-
-gboolean spte_step_map(struct spte_session *s, const struct spte_step *step,
-		       GString *line, GError **error);
-gboolean spte_step_unmap(struct spte_session *s, const struct spte_step *step,
-			 GString *line, GError **error);
-gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
-			  GString *line, GError **error);
-gboolean spte_step_access_start(struct spte_session *s,
-				const struct spte_step *step, GString *line,
-				GError **error);
-gboolean spte_step_access_stop(struct spte_session *s,
-			       const struct spte_step *step, GString *line,
-			       GError **error);
-gboolean spte_step_dump(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error);
-gboolean spte_step_events(struct spte_session *s, const struct spte_step *step,
-			  GString *line, GError **error);
-gboolean spte_step_audit(struct spte_session *s, const struct spte_step *step,
-			 GString *line, GError **error);
-gboolean spte_step_view(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error);
-
-gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error);
-gboolean spte_step_mprotect(struct spte_session *s,
-			    const struct spte_step *step, GString *line,
-			    GError **error);
-gboolean spte_step_clear_refs(struct spte_session *s,
-			      const struct spte_step *step, GString *line,
-			      GError **error);
-gboolean spte_step_ksm_scan(struct spte_session *s,
-			    const struct spte_step *step, GString *line,
-			    GError **error);
-gboolean spte_step_khugepaged_scan(struct spte_session *s,
-				   const struct spte_step *step, GString *line,
-				   GError **error);
-gboolean spte_step_migrate(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error);
-gboolean spte_step_uffd_wp(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error);
-gboolean spte_step_uffd_unwp(struct spte_session *s,
-			     const struct spte_step *step, GString *line,
-			     GError **error);
-gboolean spte_step_fork(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error);
-gboolean spte_step_fork_end(struct spte_session *s,
-			    const struct spte_step *step, GString *line,
-			    GError **error);
-gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error);
-gboolean spte_step_exit(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error);
-gboolean spte_step_damon_start(struct spte_session *s,
-			       const struct spte_step *step, GString *line,
-			       GError **error);
-gboolean spte_step_damon_wait(struct spte_session *s,
-			      const struct spte_step *step, GString *line,
-			      GError **error);
-gboolean spte_step_damon_stop(struct spte_session *s,
-			      const struct spte_step *step, GString *line,
-			      GError **error);
-gboolean spte_step_lru_gen_age(struct spte_session *s,
-			       const struct spte_step *step, GString *line,
-			       GError **error);
-gboolean spte_step_lru_gen_evict(struct spte_session *s,
-				 const struct spte_step *step, GString *line,
-				 GError **error);
-
-/*
- * Drain every CPU's per-CPU LRU batches (lru_add_drain_all(), from user
- * space): a folio waiting in one is off the LRU, and MADV_PAGEOUT, DAMON
- * and eviction all pass such a folio over.
- */
-gboolean spte_drain_lru_batches(GError **error);
-
-/* One region of the running kdamond, as its tried_regions shows it. */
-struct spte_damon_region {
-	guint64 start, end;	/* hva */
-	guint64 nr_accesses;	/* samples it was found accessed, of a window */
-	guint64 age;		/* aggregations its count stayed alike */
+struct spte_session_key {
+	const char *name;		/* what it is, for messages */
+	void (*free)(void *state);
 };
 
-/*
- * The running kdamond's regions at its next aggregation, or an error if
- * there is none (damon-start makes it).
- */
-GArray *spte_damon_regions(struct spte_session *s, GError **error);
-/* Whether the running kdamond watches [gpa, gpa + pages * 4K). */
-gboolean spte_damon_covers(struct spte_session *s, guint64 gpa,
-			   guint64 pages, GError **error);
-/* The hva DAMON knows @gpa by (inside what spte_damon_covers() passed). */
-guint64 spte_damon_hva(struct spte_session *s, guint64 gpa);
-/* Samples an aggregation: the most nr_accesses can be. */
-guint spte_damon_max_accesses(void);
-
-gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
-			  GString *line, GError **error);
-/*
- * "a(CLEAR) -> b -> c" for a scenario's sequence as a kernel with
- * @callbacks (bit per SPTE_CB_*) will call it.
- */
-char *spte_expect_sequence_describe(const char *sequence, guint64 callbacks);
-/* Parse-time validation of an expect step's subject and properties. */
-gboolean spte_expect_parse(struct spte_step *step, GError **error);
+/* Keep @state under @key (nothing may be kept under it yet). */
+void spte_session_keep(struct spte_session *s,
+		       const struct spte_session_key *key, void *state);
+/* What is kept under @key, or NULL. */
+void *spte_session_kept(struct spte_session *s,
+			const struct spte_session_key *key);
+/* Take back what is kept under @key, or NULL: the caller frees it. */
+void *spte_session_take(struct spte_session *s,
+			const struct spte_session_key *key);
 
 /* Start collecting KVM's tracepoints, if tracefs allows. */
 void spte_session_trace_kvm(struct spte_session *s);
-
-/*
- * Teardown of host-step state at close: uffd thread, forked child, the
- * kdamond (off, and kdamonds/nr_kdamonds back to 0), the device loop.
- */
-void spte_uffd_free(struct spte_uffd *u);
-void spte_fork_reap(struct spte_session *s);
-void spte_damon_free(struct spte_damon *d);
-void spte_access_loop_free(struct spte_access_loop *l);
 
 #endif

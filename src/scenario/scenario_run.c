@@ -5,6 +5,7 @@
 
 #include "agent_client.h"
 #include "dump_view.h"
+#include "families.h"
 #include "kvm_trace.h"
 #include "timeline.h"
 #include "knobs.h"
@@ -209,10 +210,12 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 	s.sequence = sc->sequence;
 	s.stats = o->stats;
 	/* only the view shows KVM's tracepoints: trace only for it */
-	for (guint i = 0; i < sc->steps->len; i++)
-		if (g_str_equal(((struct spte_step *)sc->steps->pdata[i])->verb,
-				"view"))
+	for (guint i = 0; i < sc->steps->len; i++) {
+		const struct spte_step *step = sc->steps->pdata[i];
+
+		if (g_str_equal(step->verb->name, "view"))
 			spte_session_trace_kvm(&s);
+	}
 
 	printf("== %s: %s\n", sc->name, sc->summary);
 	printf("   kernel %s, %" G_GUINT64_FORMAT " MiB of %s guest RAM%s\n",

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "knobs.h"
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 #define DAMON_ADMIN "/sys/kernel/mm/damon/admin"
@@ -125,12 +125,21 @@ static void damon_teardown(void)
 			   err->message);
 }
 
-void spte_damon_free(struct spte_damon *d)
+static void damon_free(void *d)
 {
-	if (!d)
-		return;
 	damon_teardown();
 	g_free(d);
+}
+
+/* Our kdamond, from damon-start to damon-stop. */
+static const struct spte_session_key damon_key = {
+	.name = "the kdamond",
+	.free = damon_free,
+};
+
+static struct spte_damon *running_damon(struct spte_session *s)
+{
+	return spte_session_kept(s, &damon_key);
 }
 
 static gboolean setup_regions(const struct spte_damon *d, GError **error)
@@ -212,9 +221,9 @@ static gboolean setup(const struct spte_damon *d, GError **error)
 	       damon_write(KDAMOND "state", "on", error);
 }
 
-gboolean spte_step_damon_start(struct spte_session *s,
-			       const struct spte_step *step, GString *line,
-			       GError **error)
+static gboolean step_damon_start(struct spte_session *s,
+				 const struct spte_step *step, GString *line,
+				 GError **error)
 {
 	void *hva = spte_session_hva(s, step->gpa, step->pages, error);
 	g_autofree char *nr = NULL;
@@ -223,11 +232,12 @@ gboolean spte_step_damon_start(struct spte_session *s,
 
 	if (!hva)
 		return FALSE;
-	if (s->damon) {
+	d = running_damon(s);
+	if (d) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "a kdamond already watches gpa %#" G_GINT64_MODIFIER
 			    "x + %" G_GUINT64_FORMAT " pages (damon-stop first)",
-			    s->damon->gpa, s->damon->pages);
+			    d->gpa, d->pages);
 		return FALSE;
 	}
 	/* damon_set_attrs() refuses min_nr_regions < 3 */
@@ -263,10 +273,10 @@ gboolean spte_step_damon_start(struct spte_session *s,
 	d->pages = step->pages;
 	d->hva = (guint64)(uintptr_t)hva;
 	if (!setup(d, error)) {
-		spte_damon_free(d);
+		damon_free(d);
 		return FALSE;
 	}
-	s->damon = d;
+	spte_session_keep(s, &damon_key, d);
 	pid = damon_read(KDAMOND "pid", error);
 	if (!pid)
 		return FALSE;
@@ -284,7 +294,7 @@ gboolean spte_step_damon_start(struct spte_session *s,
 
 static gboolean need_damon(struct spte_session *s, GError **error)
 {
-	if (s->damon)
+	if (running_damon(s))
 		return TRUE;
 	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 		    "no kdamond is running (start one with damon-start)");
@@ -303,19 +313,20 @@ static gboolean read_tried(guint64 *tried, GError **error)
 
 #define DAMON_WAIT_SLACK_S 60
 
-gboolean spte_step_damon_wait(struct spte_session *s,
-			      const struct spte_step *step, GString *line,
-			      GError **error)
+static gboolean step_damon_wait(struct spte_session *s,
+				const struct spte_step *step, GString *line,
+				GError **error)
 {
 	guint64 aggregations = step->count ? step->count : 2;
-	guint64 start, now, want;
+	guint64 start, now, want, pages;
 	gint64 t = g_get_monotonic_time();
 	gint64 deadline = t + (aggregations * DAMON_AGGR_US) +
 			  DAMON_WAIT_SLACK_S * G_USEC_PER_SEC;
 
 	if (!need_damon(s, error) || !read_tried(&start, error))
 		return FALSE;
-	want = start + aggregations * s->damon->pages;
+	pages = running_damon(s)->pages;
+	want = start + aggregations * pages;
 	do {
 		g_usleep(DAMON_AGGR_US / 4);
 		if (!read_tried(&now, error))
@@ -325,7 +336,7 @@ gboolean spte_step_damon_wait(struct spte_session *s,
 					       " aggregations in %.1f s "
 					       "(nr_tried %" G_GUINT64_FORMAT
 					       " -> %" G_GUINT64_FORMAT ")",
-					       (now - start) / s->damon->pages,
+					       (now - start) / pages,
 					       (g_get_monotonic_time() - t) / 1e6,
 					       start, now);
 			return TRUE;
@@ -340,15 +351,15 @@ gboolean spte_step_damon_wait(struct spte_session *s,
 	return FALSE;
 }
 
-gboolean spte_step_damon_stop(struct spte_session *s,
-			      const struct spte_step *step, GString *line,
-			      GError **error)
+static gboolean step_damon_stop(struct spte_session *s,
+				const struct spte_step *step, GString *line,
+				GError **error)
 {
 	guint64 tried;
 
 	if (!need_damon(s, error) || !read_tried(&tried, error))
 		return FALSE;
-	g_clear_pointer(&s->damon, spte_damon_free);
+	damon_free(spte_session_take(s, &damon_key));
 	g_string_append_printf(line, "ok: kdamond stopped and removed after "
 			       "%" G_GUINT64_FORMAT " regions tried; "
 			       "kdamonds/nr_kdamonds is 0 again", tried);
@@ -403,7 +414,7 @@ GArray *spte_damon_regions(struct spte_session *s, GError **error)
 gboolean spte_damon_covers(struct spte_session *s, guint64 gpa,
 			   guint64 pages, GError **error)
 {
-	const struct spte_damon *d = s->damon;
+	const struct spte_damon *d = running_damon(s);
 
 	if (!need_damon(s, error))
 		return FALSE;
@@ -420,10 +431,44 @@ gboolean spte_damon_covers(struct spte_session *s, guint64 gpa,
 
 guint64 spte_damon_hva(struct spte_session *s, guint64 gpa)
 {
-	return s->damon->hva + (gpa - s->damon->gpa);
+	const struct spte_damon *d = running_damon(s);
+
+	return d->hva + (gpa - d->gpa);
 }
 
 guint spte_damon_max_accesses(void)
 {
 	return DAMON_MAX_ACCESSES;
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "damon-start",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
+		.run = step_damon_start,
+		.usage = "damon-start GPA PAGES",
+		.help = "a DAMON kdamond (vaddr, this pid) watches the range, one "
+			"region per page",
+	},
+	{
+		.name = "damon-wait",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_COUNT },
+		.optional = 1,
+		.run = step_damon_wait,
+		.usage = "damon-wait [AGGREGATIONS]",
+		.help = "wait until the kdamond has aggregated AGGREGATIONS more "
+			"times (default 2)",
+	},
+	{
+		.name = "damon-stop",
+		.where = SPTE_STEP_HOST,
+		.run = step_damon_stop,
+		.usage = "damon-stop",
+		.help = "turn the kdamond off and remove it",
+	},
+};
+
+const struct spte_step_family spte_damon_steps =
+	SPTE_STEP_FAMILY("damon", verbs);

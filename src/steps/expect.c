@@ -22,7 +22,8 @@
 #include "primary.h"
 #include "timeline.h"
 #include "parse.h"
-#include "session.h"
+#include "families.h"
+#include "language.h"
 #include "spte_error.h"
 
 enum subject {
@@ -166,7 +167,7 @@ static gboolean parse_count(const char *const *w, guint n, guint64 *value,
 	       spte_parse_u64(w[2], "N", value, error);
 }
 
-gboolean spte_expect_parse(struct spte_step *step, GError **error)
+static gboolean expect_parse(struct spte_step *step, GError **error)
 {
 	const char *const *w = (const char *const *)step->words;
 	guint n = g_strv_length(step->words);
@@ -774,8 +775,9 @@ static gboolean expect_damon(struct spte_session *s,
 	return TRUE;
 }
 
-gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
-			  GString *line, GError **error)
+static gboolean step_expect(struct spte_session *s,
+			    const struct spte_step *step, GString *line,
+			    GError **error)
 {
 	if (!spte_session_drain_events(s, error))
 		return FALSE;
@@ -797,3 +799,20 @@ gboolean spte_step_expect(struct spte_session *s, const struct spte_step *step,
 		return expect_changed(s, step, FALSE, line, error);
 	}
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "expect",
+		.where = SPTE_STEP_EXPECT,
+		.run = step_expect,
+		.parse = expect_parse,
+		.usage = "expect WHAT ...",
+		.help = "check: mirror|primary GPA PAGES PROPS, "
+			"sequence|count|none GPA PAGES EVENTS, "
+			"changed|unchanged GPA PAGES DUMP, damon GPA PAGES "
+			"hot|cold (see docs)",
+	},
+};
+
+const struct spte_step_family spte_expect_steps =
+	SPTE_STEP_FAMILY("expect", verbs);

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "timeline.h"
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 /* A child that does nothing until killed, or until the VMM dies. */
@@ -38,46 +38,62 @@ static pid_t fork_idle_child(GError **error)
 	return pid;
 }
 
-gboolean spte_step_fork(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error)
+/* The forked child, kept by the session from fork to fork-end. */
+struct fork_child {
+	pid_t pid;
+};
+
+static void fork_reap(void *p)
 {
-	if (s->fork_child >= 0) {
+	struct fork_child *c = p;
+
+	kill(c->pid, SIGKILL);
+	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	g_free(c);
+}
+
+static const struct spte_session_key fork_key = {
+	.name = "the forked child",
+	.free = fork_reap,
+};
+
+static gboolean step_fork(struct spte_session *s, const struct spte_step *step,
+			  GString *line, GError **error)
+{
+	struct fork_child *c = spte_session_kept(s, &fork_key);
+	pid_t pid;
+
+	if (c) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "child %d is still there: fork-end first",
-			    s->fork_child);
+			    "child %d is still there: fork-end first", c->pid);
 		return FALSE;
 	}
-	s->fork_child = fork_idle_child(error);
-	if (s->fork_child < 0)
+	pid = fork_idle_child(error);
+	if (pid < 0)
 		return FALSE;
+	c = g_new(struct fork_child, 1);
+	c->pid = pid;
+	spte_session_keep(s, &fork_key, c);
 	g_string_append_printf(line, "ok: VMM %d forked child %d, which shares "
-			       "guest RAM copy-on-write", getpid(),
-			       s->fork_child);
+			       "guest RAM copy-on-write", getpid(), pid);
 	return TRUE;
 }
 
-void spte_fork_reap(struct spte_session *s)
+static gboolean step_fork_end(struct spte_session *s,
+			      const struct spte_step *step, GString *line,
+			      GError **error)
 {
-	if (s->fork_child < 0)
-		return;
-	kill(s->fork_child, SIGKILL);
-	while (waitpid(s->fork_child, NULL, 0) < 0 && errno == EINTR)
-		;
-	s->fork_child = -1;
-}
+	struct fork_child *c = spte_session_take(s, &fork_key);
+	pid_t pid;
 
-gboolean spte_step_fork_end(struct spte_session *s,
-			    const struct spte_step *step, GString *line,
-			    GError **error)
-{
-	pid_t pid = s->fork_child;
-
-	if (pid < 0) {
+	if (!c) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "no forked child: fork first");
 		return FALSE;
 	}
-	spte_fork_reap(s);
+	pid = c->pid;
+	fork_reap(c);
 	g_string_append_printf(line, "ok: child %d gone; guest RAM is the "
 			       "VMM's alone again", pid);
 	return TRUE;
@@ -216,8 +232,8 @@ out:
 	return done;
 }
 
-gboolean spte_step_exit(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error)
+static gboolean step_exit(struct spte_session *s, const struct spte_step *step,
+			  GString *line, GError **error)
 {
 	struct watcher w = {
 		.events = g_array_new(FALSE, TRUE,
@@ -262,3 +278,32 @@ gboolean spte_step_exit(struct spte_session *s, const struct spte_step *step,
 	g_array_unref(w.events);
 	return TRUE;
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "fork",
+		.where = SPTE_STEP_HOST,
+		.run = step_fork,
+		.usage = "fork",
+		.help = "the VMM forks; the child keeps its copy of guest RAM "
+			"until fork-end",
+	},
+	{
+		.name = "fork-end",
+		.where = SPTE_STEP_HOST,
+		.run = step_fork_end,
+		.usage = "fork-end",
+		.help = "the forked child exits and is reaped",
+	},
+	{
+		.name = "exit",
+		.where = SPTE_STEP_MIRROR,
+		.run = step_exit,
+		.usage = "exit",
+		.help = "a forked VMM exits without closing anything, watched by "
+			"a mirror attached to its mm",
+	},
+};
+
+const struct spte_step_family spte_fork_steps =
+	SPTE_STEP_FAMILY("fork", verbs);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "knobs.h"
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 #ifndef MADV_COLD
@@ -29,10 +29,8 @@
 /* A daemon that has not finished two passes in this long is stuck. */
 #define SCAN_TIMEOUT_S 300
 
-static const struct {
-	const char *name;
-	int advice;
-} advices[] = {
+/* madvise's ADVICE words, the parser's and this file's alike. */
+static const struct spte_step_word advices[] = {
 	{ "mergeable", MADV_MERGEABLE },
 	{ "unmergeable", MADV_UNMERGEABLE },
 	{ "hugepage", MADV_HUGEPAGE },
@@ -42,6 +40,15 @@ static const struct {
 	{ "pageout", MADV_PAGEOUT },
 	{ "cold", MADV_COLD },
 	{ "willneed", MADV_WILLNEED },
+	{ NULL },
+};
+
+/* mprotect's words, and the PROT_* each is. */
+static const struct spte_step_word protections[] = {
+	{ "none", PROT_NONE },
+	{ "ro", PROT_READ },
+	{ "rw", PROT_READ | PROT_WRITE },
+	{ NULL },
 };
 
 #define MPOL_F_MEMS_ALLOWED_FLAG (1 << 2)	/* <numaif.h>'s MPOL_F_MEMS_ALLOWED */
@@ -77,8 +84,9 @@ gboolean spte_drain_lru_batches(GError **error)
 	return TRUE;
 }
 
-gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error)
+static gboolean step_madvise(struct spte_session *s,
+			     const struct spte_step *step, GString *line,
+			     GError **error)
 {
 	void *hva = spte_session_hva(s, step->gpa, step->pages, error);
 	g_autofree char *upper = g_ascii_strup(step->name, -1);
@@ -86,32 +94,25 @@ gboolean spte_step_madvise(struct spte_session *s, const struct spte_step *step,
 
 	if (!hva)
 		return FALSE;
-	for (guint i = 0; i < G_N_ELEMENTS(advices); i++) {
-		if (!g_str_equal(step->name, advices[i].name))
-			continue;
-		if (advices[i].advice == MADV_PAGEOUT &&
-		    !spte_drain_lru_batches(error))
-			return FALSE;
-		if (madvise(hva, step->pages << 12, advices[i].advice))
-			return spte_set_errno(error, errno, "madvise(%p, %"
-					      G_GUINT64_FORMAT ", MADV_%s)",
-					      hva, step->pages << 12, upper);
-		g_string_append_printf(line, "ok: madvise(MADV_%s) on hva %p"
-				       "-%p in %.1f ms", upper, hva,
-				       (char *)hva + (step->pages << 12) - 1,
-				       (g_get_monotonic_time() - t) / 1e3);
-		return TRUE;
-	}
-	g_assert_not_reached();
+	if (step->choice == MADV_PAGEOUT && !spte_drain_lru_batches(error))
+		return FALSE;
+	if (madvise(hva, step->pages << 12, step->choice))
+		return spte_set_errno(error, errno, "madvise(%p, %"
+				      G_GUINT64_FORMAT ", MADV_%s)",
+				      hva, step->pages << 12, upper);
+	g_string_append_printf(line, "ok: madvise(MADV_%s) on hva %p-%p in "
+			       "%.1f ms", upper, hva,
+			       (char *)hva + (step->pages << 12) - 1,
+			       (g_get_monotonic_time() - t) / 1e3);
+	return TRUE;
 }
 
-gboolean spte_step_mprotect(struct spte_session *s,
-			    const struct spte_step *step, GString *line,
-			    GError **error)
+static gboolean step_mprotect(struct spte_session *s,
+			      const struct spte_step *step, GString *line,
+			      GError **error)
 {
 	void *hva = spte_session_hva(s, step->gpa, step->pages, error);
-	int prot = g_str_equal(step->name, "rw") ? PROT_READ | PROT_WRITE :
-		   g_str_equal(step->name, "ro") ? PROT_READ : PROT_NONE;
+	int prot = step->choice;
 	const char *name = prot == (PROT_READ | PROT_WRITE) ?
 			   "PROT_READ|PROT_WRITE" :
 			   prot == PROT_READ ? "PROT_READ" : "PROT_NONE";
@@ -127,9 +128,9 @@ gboolean spte_step_mprotect(struct spte_session *s,
 	return TRUE;
 }
 
-gboolean spte_step_clear_refs(struct spte_session *s,
-			      const struct spte_step *step, GString *line,
-			      GError **error)
+static gboolean step_clear_refs(struct spte_session *s,
+				const struct spte_step *step, GString *line,
+				GError **error)
 {
 	/* "1": clear the accessed bits of every PTE, telling no notifier */
 	if (!spte_knob_write("/proc/self/clear_refs", "1", error))
@@ -151,9 +152,9 @@ static gboolean read_counters(const char *dir, const char *const *names,
 	return TRUE;
 }
 
-gboolean spte_step_ksm_scan(struct spte_session *s,
-			    const struct spte_step *step, GString *line,
-			    GError **error)
+static gboolean step_ksm_scan(struct spte_session *s,
+			      const struct spte_step *step, GString *line,
+			      GError **error)
 {
 	static const char *const stats[] = { "pages_shared", "pages_sharing",
 					     NULL };
@@ -207,9 +208,9 @@ static guint64 mirror_callbacks(struct spte_session *s)
  * nothing for many passes has nothing khugepaged wants.
  */
 #define IDLE_PASSES 50
-gboolean spte_step_khugepaged_scan(struct spte_session *s,
-				   const struct spte_step *step, GString *line,
-				   GError **error)
+static gboolean step_khugepaged_scan(struct spte_session *s,
+				     const struct spte_step *step, GString *line,
+				     GError **error)
 {
 	static const char *const stats[] = { "pages_collapsed", NULL };
 	guint64 scans = step->count ? step->count : 2;
@@ -254,3 +255,55 @@ gboolean spte_step_khugepaged_scan(struct spte_session *s,
 			       after);
 	return TRUE;
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "madvise",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_WORD },
+		.words = advices,
+		.run = step_madvise,
+		.usage = "madvise GPA PAGES ADVICE",
+		.help = "madvise(MADV_ADVICE) on guest RAM: mergeable, hugepage, "
+			"collapse, dontneed, pageout, ...",
+	},
+	{
+		.name = "mprotect",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_WORD },
+		.words = protections,
+		.run = step_mprotect,
+		.usage = "mprotect GPA PAGES none|ro|rw",
+		.help = "change the protection of guest RAM in the VMM",
+	},
+	{
+		.name = "clear-refs",
+		.where = SPTE_STEP_HOST,
+		.run = step_clear_refs,
+		.usage = "clear-refs",
+		.help = "clear the primary's young bits (/proc/self/clear_refs), "
+			"which secondary MMUs are not told about",
+	},
+	{
+		.name = "ksm-scan",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_COUNT },
+		.optional = 1,
+		.run = step_ksm_scan,
+		.usage = "ksm-scan [SCANS]",
+		.help = "run ksmd until full_scans has grown by SCANS (default 2)",
+	},
+	{
+		.name = "khugepaged-scan",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_COUNT },
+		.optional = 1,
+		.run = step_khugepaged_scan,
+		.usage = "khugepaged-scan [SCANS]",
+		.help = "speed khugepaged up until full_scans has grown by SCANS "
+			"(default 2)",
+	},
+};
+
+const struct spte_step_family spte_host_steps =
+	SPTE_STEP_FAMILY("host", verbs);

@@ -1,170 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The step language: find a step's verb among the families' tables and
+ * parse its arguments by their kinds; a script of steps; --help from the
+ * same tables.
+ */
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
 
+#include "families.h"
 #include "language.h"
 #include "parse.h"
-#include "session.h"
 #include "spte_error.h"
 
-enum arg_kind {
-	ARG_GPA, ARG_PAGES, ARG_PATTERN, ARG_MODE, ARG_FILE, ARG_NAME,
-	ARG_COUNT, ARG_SIZE,
+/*
+ * Every step family, in the order --help lists them (within each of its
+ * groups: in the guest, on the mirror, on the host, checks).
+ */
+static const struct spte_step_family *const families[] = {
+	&spte_agent_steps,
+	&spte_mirror_steps,
+	&spte_view_steps,
+	&spte_host_steps,
+	&spte_migrate_steps,
+	&spte_uffd_steps,
+	&spte_fork_steps,
+	&spte_reclaim_steps,
+	&spte_damon_steps,
+	&spte_lru_gen_steps,
+	&spte_expect_steps,
 };
 
-struct verb {
-	const char *name;
-	enum spte_step_where where;
-	guint32 op;			/* agent op, or 0 for other verbs */
-	enum arg_kind args[4];
-	guint nargs;
-	guint optional;			/* trailing args that may be left out */
-	guint modes;			/* bitmask of allowed spte_step_mode */
-	const char *const *names;	/* allowed words for ARG_NAME */
-	spte_step_fn run;
-	/* verbs with a grammar of their own parse the words after the verb */
-	gboolean (*parse)(struct spte_step *step, GError **error);
-	const char *usage;
-	const char *help;
-};
+const struct spte_verb *spte_verb_find(const char *name)
+{
+	for (guint f = 0; f < G_N_ELEMENTS(families); f++)
+		for (guint i = 0; i < families[f]->n_verbs; i++)
+			if (g_strcmp0(name, families[f]->verbs[i].name) == 0)
+				return &families[f]->verbs[i];
+	return NULL;
+}
 
-#define MODE(m) (1U << (m))
+static guint verb_nargs(const struct spte_verb *v)
+{
+	guint n = 0;
 
-static const char *const advice_names[] = {
-	"mergeable", "unmergeable", "hugepage", "nohugepage", "dontneed",
-	"collapse", "pageout", "cold", "willneed", NULL
-};
-static const char *const prot_names[] = { "none", "ro", "rw", NULL };
-
-static const struct verb verbs[] = {
-	{ "fill", SPTE_STEP_AGENT, SPTE_OP_FILL,
-	  { ARG_GPA, ARG_PAGES, ARG_PATTERN }, 3, 0, 0, NULL, spte_step_agent,
-	  NULL, "fill GPA PAGES PATTERN",
-	  "guest writes PATTERN to every 64-bit word (a byte is repeated)" },
-	{ "touch", SPTE_STEP_AGENT, 0,
-	  { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
-	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE), NULL, spte_step_agent,
-	  NULL, "touch GPA PAGES read|write",
-	  "guest reads one word per page, or rewrites it with its own value" },
-	{ "verify", SPTE_STEP_AGENT, SPTE_OP_VERIFY,
-	  { ARG_GPA, ARG_PAGES, ARG_PATTERN }, 3, 0, 0, NULL, spte_step_agent,
-	  NULL, "verify GPA PAGES PATTERN",
-	  "check: guest compares every word with PATTERN" },
-	{ "checksum", SPTE_STEP_AGENT, SPTE_OP_CHECKSUM,
-	  { ARG_GPA, ARG_PAGES }, 2, 0, 0, NULL, spte_step_agent,
-	  NULL, "checksum GPA PAGES",
-	  "check: guest's FNV-1a over the range equals the VMM's" },
-	{ "crash", SPTE_STEP_AGENT, SPTE_OP_CRASH, { 0 }, 0, 0, 0, NULL,
-	  spte_step_agent, NULL, "crash",
-	  "guest raises #UD with no IDT: a triple fault, for testing" },
-
-	{ "map", SPTE_STEP_MIRROR, 0, { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
-	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE) | MODE(SPTE_MODE_SNAPSHOT),
-	  NULL, spte_step_map, NULL, "map GPA PAGES read|write|snapshot",
-	  "mirror: fault the range in (a write fault breaks COW/KSM), or "
-	  "snapshot what the primary maps" },
-	{ "unmap", SPTE_STEP_MIRROR, 0, { ARG_GPA, ARG_PAGES }, 2, 0, 0, NULL,
-	  spte_step_unmap, NULL, "unmap GPA PAGES",
-	  "mirror: zap the range's leaves (the primary keeps its pages)" },
-	{ "access", SPTE_STEP_MIRROR, 0, { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
-	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE), NULL, spte_step_access,
-	  NULL, "access GPA PAGES read|write",
-	  "mirror: device read (checksummed) or rewrite of the range through "
-	  "the shadow table" },
-	{ "access-start", SPTE_STEP_MIRROR, 0,
-	  { ARG_GPA, ARG_PAGES, ARG_MODE }, 3, 0,
-	  MODE(SPTE_MODE_READ) | MODE(SPTE_MODE_WRITE), NULL,
-	  spte_step_access_start, NULL, "access-start GPA PAGES read|write",
-	  "mirror: a VMM thread repeats 'access' every millisecond until "
-	  "access-stop" },
-	{ "access-stop", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL,
-	  spte_step_access_stop, NULL, "access-stop",
-	  "mirror: end access-start's loop; prints its passes" },
-	{ "dump", SPTE_STEP_MIRROR, 0, { ARG_FILE }, 1, 1, 0, NULL,
-	  spte_step_dump, NULL, "dump [NAME|FILE.json]",
-	  "mirror: print the shadow table; keep it as NAME (before, after) "
-	  "for the report, or save it as JSON" },
-	{ "events", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL, spte_step_events,
-	  NULL, "events",
-	  "mirror: print the notifier timeline since the last 'events'" },
-	{ "audit", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL, spte_step_audit,
-	  NULL, "audit",
-	  "check: every mirror leaf agrees with the primary page tables" },
-	{ "view", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES }, 2, 0, 0, NULL,
-	  spte_step_view, NULL, "view GPA PAGES",
-	  "primary PTEs, mirror leaves and KVM's own MMU side by side" },
-
-	{ "madvise", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES, ARG_NAME }, 3, 0,
-	  0, advice_names, spte_step_madvise, NULL,
-	  "madvise GPA PAGES ADVICE",
-	  "madvise(MADV_ADVICE) on guest RAM: mergeable, hugepage, collapse, "
-	  "dontneed, pageout, ..." },
-	{ "mprotect", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES, ARG_NAME }, 3, 0,
-	  0, prot_names, spte_step_mprotect, NULL, "mprotect GPA PAGES none|ro|rw",
-	  "change the protection of guest RAM in the VMM" },
-	{ "clear-refs", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
-	  spte_step_clear_refs, NULL, "clear-refs",
-	  "clear the primary's young bits (/proc/self/clear_refs), which "
-	  "secondary MMUs are not told about" },
-	{ "ksm-scan", SPTE_STEP_HOST, 0, { ARG_COUNT }, 1, 1, 0, NULL,
-	  spte_step_ksm_scan, NULL, "ksm-scan [SCANS]",
-	  "run ksmd until full_scans has grown by SCANS (default 2)" },
-	{ "khugepaged-scan", SPTE_STEP_HOST, 0, { ARG_COUNT }, 1, 1, 0, NULL,
-	  spte_step_khugepaged_scan, NULL, "khugepaged-scan [SCANS]",
-	  "speed khugepaged up until full_scans has grown by SCANS "
-	  "(default 2)" },
-	{ "migrate", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES, ARG_COUNT }, 3, 0,
-	  0, NULL, spte_step_migrate, NULL, "migrate GPA PAGES NODE",
-	  "move_pages(2) the range to NUMA node NODE" },
-	{ "uffd-wp", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES }, 2, 0, 0, NULL,
-	  spte_step_uffd_wp, NULL, "uffd-wp GPA PAGES",
-	  "userfaultfd write-protect the range, as a live snapshot does; a "
-	  "VMM thread resolves the guest's write faults" },
-	{ "uffd-unwp", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES }, 2, 0, 0, NULL,
-	  spte_step_uffd_unwp, NULL, "uffd-unwp GPA PAGES",
-	  "lift the userfaultfd write protection of the range" },
-	{ "fork", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL, spte_step_fork,
-	  NULL, "fork",
-	  "the VMM forks; the child keeps its copy of guest RAM until "
-	  "fork-end" },
-	{ "fork-end", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
-	  spte_step_fork_end, NULL, "fork-end",
-	  "the forked child exits and is reaped" },
-	{ "reclaim", SPTE_STEP_HOST, 0, { ARG_SIZE }, 1, 0, 0, NULL,
-	  spte_step_reclaim, NULL, "reclaim SIZE",
-	  "reclaim SIZE from the VMM's memory cgroup, as memory pressure "
-	  "would (aging, then swap-out)" },
-	{ "damon-start", SPTE_STEP_HOST, 0, { ARG_GPA, ARG_PAGES }, 2, 0, 0,
-	  NULL, spte_step_damon_start, NULL, "damon-start GPA PAGES",
-	  "a DAMON kdamond (vaddr, this pid) watches the range, one region "
-	  "per page" },
-	{ "damon-wait", SPTE_STEP_HOST, 0, { ARG_COUNT }, 1, 1, 0, NULL,
-	  spte_step_damon_wait, NULL, "damon-wait [AGGREGATIONS]",
-	  "wait until the kdamond has aggregated AGGREGATIONS more times "
-	  "(default 2)" },
-	{ "damon-stop", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
-	  spte_step_damon_stop, NULL, "damon-stop",
-	  "turn the kdamond off and remove it" },
-	{ "lru-gen-age", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
-	  spte_step_lru_gen_age, NULL, "lru-gen-age",
-	  "multi-gen LRU: age the VMM's memcg once (a new youngest "
-	  "generation)" },
-	{ "lru-gen-evict", SPTE_STEP_HOST, 0, { 0 }, 0, 0, 0, NULL,
-	  spte_step_lru_gen_evict, NULL, "lru-gen-evict",
-	  "multi-gen LRU: evict all but the two youngest generations of the "
-	  "VMM's memcg" },
-	{ "exit", SPTE_STEP_MIRROR, 0, { 0 }, 0, 0, 0, NULL, spte_step_exit,
-	  NULL, "exit",
-	  "a forked VMM exits without closing anything, watched by a mirror "
-	  "attached to its mm" },
-
-	{ "expect", SPTE_STEP_EXPECT, 0, { 0 }, 0, 0, 0, NULL, spte_step_expect,
-	  spte_expect_parse, "expect WHAT ...",
-	  "check: mirror|primary GPA PAGES PROPS, sequence|count|none GPA "
-	  "PAGES EVENTS, changed|unchanged GPA PAGES DUMP, damon GPA PAGES "
-	  "hot|cold (see docs)" },
-};
+	while (n < SPTE_STEP_MAX_ARGS && v->args[n] != SPTE_ARG_NONE)
+		n++;
+	return n;
+}
 
 static const char *const mode_names[] = {
 	[SPTE_MODE_READ] = "read",
@@ -172,24 +54,13 @@ static const char *const mode_names[] = {
 	[SPTE_MODE_SNAPSHOT] = "snapshot",
 };
 
-void spte_step_free(struct spte_step *step)
-{
-	if (!step)
-		return;
-	g_free(step->text);
-	g_free(step->file);
-	g_free(step->name);
-	g_strfreev(step->words);
-	g_free(step);
-}
-
-static gboolean parse_mode(const struct verb *v, const char *word,
+static gboolean parse_mode(const struct spte_verb *v, const char *word,
 			   enum spte_step_mode *mode, GError **error)
 {
 	g_autoptr(GString) allowed = g_string_new(NULL);
 
 	for (guint m = SPTE_MODE_READ; m < G_N_ELEMENTS(mode_names); m++) {
-		if (!(v->modes & MODE(m)))
+		if (!(v->modes & SPTE_MODE_BIT(m)))
 			continue;
 		if (g_strcmp0(word, mode_names[m]) == 0) {
 			*mode = m;
@@ -203,31 +74,33 @@ static gboolean parse_mode(const struct verb *v, const char *word,
 	return FALSE;
 }
 
-static gboolean parse_name(const struct verb *v, const char *word,
+static gboolean parse_word(const struct spte_verb *v, const char *word,
 			   struct spte_step *step, GError **error)
 {
-	g_autofree char *allowed = NULL;
+	g_autoptr(GString) allowed = g_string_new(NULL);
 
-	for (guint i = 0; v->names && v->names[i]; i++) {
-		if (g_str_equal(word, v->names[i])) {
+	for (const struct spte_step_word *w = v->words; w->name; w++) {
+		if (g_str_equal(word, w->name)) {
 			step->name = g_strdup(word);
+			step->choice = w->value;
 			return TRUE;
 		}
+		g_string_append_printf(allowed, "%s%s", allowed->len ? "|" : "",
+				       w->name);
 	}
-	allowed = g_strjoinv("|", (char **)v->names);
 	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-		    "'%s' is not %s", word, allowed);
+		    "'%s' is not %s", word, allowed->str);
 	return FALSE;
 }
 
-static gboolean parse_arg(const struct verb *v, enum arg_kind kind,
+static gboolean parse_arg(const struct spte_verb *v, enum spte_arg kind,
 			  const char *word, struct spte_step *step,
 			  GError **error)
 {
 	guint64 value;
 
 	switch (kind) {
-	case ARG_GPA:
+	case SPTE_ARG_GPA:
 		if (!spte_parse_u64(word, "GPA", &value, error))
 			return FALSE;
 		if (value % 4096) {
@@ -237,7 +110,7 @@ static gboolean parse_arg(const struct verb *v, enum arg_kind kind,
 		}
 		step->gpa = value;
 		return TRUE;
-	case ARG_PAGES:
+	case SPTE_ARG_PAGES:
 		if (!spte_parse_u64(word, "PAGES", &value, error))
 			return FALSE;
 		if (value == 0 || value > (G_MAXUINT64 >> 12)) {
@@ -247,28 +120,30 @@ static gboolean parse_arg(const struct verb *v, enum arg_kind kind,
 		}
 		step->pages = value;
 		return TRUE;
-	case ARG_PATTERN:
+	case SPTE_ARG_PATTERN:
 		if (!spte_parse_u64(word, "PATTERN", &value, error))
 			return FALSE;
 		/* A byte pattern means every byte, as memset would. */
 		step->pattern = value <= 0xff ? value * 0x0101010101010101ULL
 					      : value;
 		return TRUE;
-	case ARG_MODE:
+	case SPTE_ARG_MODE:
 		return parse_mode(v, word, &step->mode, error);
-	case ARG_FILE:
+	case SPTE_ARG_FILE:
 		/* dump NAME keeps it for the report; dump FILE.json saves it */
 		if (g_str_has_suffix(word, ".json") || strchr(word, '/'))
 			step->file = g_strdup(word);
 		else
 			step->name = g_strdup(word);
 		return TRUE;
-	case ARG_NAME:
-		return parse_name(v, word, step, error);
-	case ARG_COUNT:
+	case SPTE_ARG_WORD:
+		return parse_word(v, word, step, error);
+	case SPTE_ARG_COUNT:
 		return spte_parse_u64(word, "number", &step->count, error);
-	case ARG_SIZE:
+	case SPTE_ARG_SIZE:
 		return spte_parse_size(word, "SIZE", &step->count, error);
+	case SPTE_ARG_NONE:
+		break;
 	}
 	g_assert_not_reached();
 }
@@ -276,46 +151,8 @@ static gboolean parse_arg(const struct verb *v, enum arg_kind kind,
 gboolean spte_step_parse_range(struct spte_step *step, const char *gpa,
 			       const char *pages, GError **error)
 {
-	return parse_arg(NULL, ARG_GPA, gpa, step, error) &&
-	       parse_arg(NULL, ARG_PAGES, pages, step, error);
-}
-
-static const struct verb *find_verb(const char *name)
-{
-	for (guint i = 0; i < G_N_ELEMENTS(verbs); i++)
-		if (g_strcmp0(name, verbs[i].name) == 0)
-			return &verbs[i];
-	return NULL;
-}
-
-guint32 spte_kernel_majmin(void)
-{
-	struct utsname u;
-	unsigned int major, minor;
-
-	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
-		return 0;
-	return SPTE_KMAJMIN(major, minor);
-}
-
-gboolean spte_step_runs_on(const struct spte_step *step, guint32 majmin,
-			   GString *why)
-{
-	guint32 bound;
-	const char *rel;
-
-	if (step->since && majmin < step->since) {
-		bound = step->since;
-		rel = "before";
-	} else if (step->before && majmin >= step->before) {
-		bound = step->before;
-		rel = "not before";
-	} else {
-		return TRUE;
-	}
-	g_string_append_printf(why, "kernel %u.%u is %s %u.%u", majmin >> 16,
-			       majmin & 0xffff, rel, bound >> 16, bound & 0xffff);
-	return FALSE;
+	return parse_arg(NULL, SPTE_ARG_GPA, gpa, step, error) &&
+	       parse_arg(NULL, SPTE_ARG_PAGES, pages, step, error);
 }
 
 /*
@@ -357,7 +194,8 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 	g_auto(GStrv) words = g_strsplit_set(text, " \t", -1);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(spte_step) step = g_new0(struct spte_step, 1);
-	const struct verb *v;
+	const struct spte_verb *v;
+	guint nargs;
 	int n;
 
 	for (guint i = 0; words[i]; i++)
@@ -380,14 +218,14 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 		return NULL;
 	}
 
-	v = find_verb(argv->pdata[0]);
+	v = spte_verb_find(argv->pdata[0]);
 	if (!v) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "unknown step '%s' (see spte run --help)",
 			    (char *)argv->pdata[0]);
 		return NULL;
 	}
-	step->verb = v->name;
+	step->verb = v;
 	step->where = v->where;
 	step->needs_mirror = v->where == SPTE_STEP_MIRROR;
 	step->index = index;
@@ -399,7 +237,8 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 			return NULL;
 		return g_steal_pointer(&step);
 	}
-	if (argv->len - 2 > v->nargs || argv->len - 2 < v->nargs - v->optional) {
+	nargs = verb_nargs(v);
+	if (argv->len - 2 > nargs || argv->len - 2 < nargs - v->optional) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "expected '%s'", v->usage);
 		return NULL;
@@ -407,18 +246,9 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 	for (guint i = 0; i < argv->len - 2; i++)
 		if (!parse_arg(v, v->args[i], argv->pdata[i + 1], step, error))
 			return NULL;
-	if (g_strcmp0(v->name, "touch") == 0)
-		step->op = step->mode == SPTE_MODE_WRITE ? SPTE_OP_TOUCH_WRITE
-							 : SPTE_OP_TOUCH_READ;
+	if (v->op_by_mode[step->mode])
+		step->op = v->op_by_mode[step->mode];
 	return g_steal_pointer(&step);
-}
-
-spte_step_fn spte_step_runner(const struct spte_step *step)
-{
-	const struct verb *v = find_verb(step->verb);
-
-	g_assert(v);	/* steps only come from spte_step_parse() */
-	return v->run;
 }
 
 GPtrArray *spte_script_parse(const char *script, GError **error)
@@ -456,11 +286,16 @@ char *spte_script_help(void)
 
 	for (guint w = 0; w < G_N_ELEMENTS(titles); w++) {
 		g_string_append_printf(out, " %s:\n", titles[w]);
-		for (guint i = 0; i < G_N_ELEMENTS(verbs); i++)
-			if (verbs[i].where == w)
-				g_string_append_printf(out, "  %-34s %s\n",
-						       verbs[i].usage,
-						       verbs[i].help);
+		for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
+			const struct spte_step_family *fam = families[f];
+
+			for (guint i = 0; i < fam->n_verbs; i++)
+				if (fam->verbs[i].where == w)
+					g_string_append_printf(out,
+						"  %-34s %s\n",
+						fam->verbs[i].usage,
+						fam->verbs[i].help);
+		}
 	}
 	g_string_append(out, "GPA and PATTERN take decimal or 0x-hex; a "
 			"PATTERN up to 0xff fills every byte.\n"
@@ -469,50 +304,3 @@ char *spte_script_help(void)
 	return g_string_free(out, FALSE);
 }
 
-gboolean spte_step_describe_result(const struct spte_step *step,
-				   const struct spte_guest_result *res,
-				   GString *out)
-{
-	switch (res->status) {
-	case SPTE_STATUS_OK:
-		break;
-	case SPTE_STATUS_BAD_RANGE:
-		g_string_append(out, "FAILED: range outside guest RAM");
-		return FALSE;
-	case SPTE_STATUS_MISMATCH:
-		g_string_append_printf(out, "FAILED: %" G_GUINT64_FORMAT
-			" of %" G_GUINT64_FORMAT " words differ, first at gpa "
-			"%#" G_GINT64_MODIFIER "x: %#018" G_GINT64_MODIFIER "x, "
-			"expected %#018" G_GINT64_MODIFIER "x",
-			res->bad_words, step->pages * 512, res->first_bad_gpa,
-			res->first_bad_value, step->pattern);
-		return FALSE;
-	default:
-		g_string_append_printf(out, "FAILED: agent status %u",
-				       res->status);
-		return FALSE;
-	}
-	switch (step->op) {
-	case SPTE_OP_FILL:
-		g_string_append_printf(out, "ok: %" G_GUINT64_FORMAT " pages "
-				       "filled with %#018" G_GINT64_MODIFIER "x",
-				       res->pages, step->pattern);
-		break;
-	case SPTE_OP_VERIFY:
-		g_string_append_printf(out, "ok: %" G_GUINT64_FORMAT " pages, "
-				       "all %" G_GUINT64_FORMAT " words match",
-				       res->pages, res->pages * 512);
-		break;
-	case SPTE_OP_CHECKSUM:
-		g_string_append_printf(out, "ok: fnv1a64 %#018"
-				       G_GINT64_MODIFIER "x over %"
-				       G_GUINT64_FORMAT " pages",
-				       res->value, res->pages);
-		break;
-	default:
-		g_string_append_printf(out, "ok: %" G_GUINT64_FORMAT " pages "
-				       "touched", res->pages);
-		break;
-	}
-	return TRUE;
-}

@@ -21,7 +21,7 @@
 
 #include "knobs.h"
 #include "memcg.h"
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 #define LRU_GEN_DEBUGFS "/sys/kernel/debug/lru_gen"
@@ -234,16 +234,38 @@ static gboolean lru_gen_step(gboolean age, GString *line, GError **error)
 	return TRUE;
 }
 
-gboolean spte_step_lru_gen_age(struct spte_session *s,
-			       const struct spte_step *step, GString *line,
-			       GError **error)
+static gboolean step_lru_gen_age(struct spte_session *s,
+				 const struct spte_step *step, GString *line,
+				 GError **error)
 {
 	return lru_gen_step(TRUE, line, error);
 }
 
-gboolean spte_step_lru_gen_evict(struct spte_session *s,
-				 const struct spte_step *step, GString *line,
-				 GError **error)
+static gboolean step_lru_gen_evict(struct spte_session *s,
+				   const struct spte_step *step, GString *line,
+				   GError **error)
 {
 	return lru_gen_step(FALSE, line, error);
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "lru-gen-age",
+		.where = SPTE_STEP_HOST,
+		.run = step_lru_gen_age,
+		.usage = "lru-gen-age",
+		.help = "multi-gen LRU: age the VMM's memcg once (a new youngest "
+			"generation)",
+	},
+	{
+		.name = "lru-gen-evict",
+		.where = SPTE_STEP_HOST,
+		.run = step_lru_gen_evict,
+		.usage = "lru-gen-evict",
+		.help = "multi-gen LRU: evict all but the two youngest "
+			"generations of the VMM's memcg",
+	},
+};
+
+const struct spte_step_family spte_lru_gen_steps =
+	SPTE_STEP_FAMILY("lru-gen", verbs);

@@ -5,7 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 /* glibc has no wrapper; libnuma's would be one more dependency */
@@ -15,8 +15,9 @@ static long sys_move_pages(unsigned long count, void **pages,
 	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
 }
 
-gboolean spte_step_migrate(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error)
+static gboolean step_migrate(struct spte_session *s,
+			     const struct spte_step *step, GString *line,
+			     GError **error)
 {
 	char *hva = spte_session_hva(s, step->gpa, step->pages, error);
 	g_autofree char *node_dir = g_strdup_printf(
@@ -65,3 +66,17 @@ gboolean spte_step_migrate(struct spte_session *s, const struct spte_step *step,
 				       "on another node");
 	return TRUE;
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "migrate",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_COUNT },
+		.run = step_migrate,
+		.usage = "migrate GPA PAGES NODE",
+		.help = "move_pages(2) the range to NUMA node NODE",
+	},
+};
+
+const struct spte_step_family spte_migrate_steps =
+	SPTE_STEP_FAMILY("migrate", verbs);

@@ -3,15 +3,17 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <spte/guest_abi.h>
+
 #include "dump_view.h"
 #include "timeline.h"
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 #define mirror_failed spte_session_mirror_failed
 
-gboolean spte_step_map(struct spte_session *s, const struct spte_step *step,
-		       GString *line, GError **error)
+static gboolean step_map(struct spte_session *s, const struct spte_step *step,
+			 GString *line, GError **error)
 {
 	guint64 flags = step->mode == SPTE_MODE_WRITE ? SPTE_MAP_WRITE :
 			step->mode == SPTE_MODE_SNAPSHOT ? SPTE_MAP_SNAPSHOT : 0;
@@ -38,8 +40,9 @@ gboolean spte_step_map(struct spte_session *s, const struct spte_step *step,
  * write stores back what it read, so it dirties (and un-shares) pages
  * without changing the guest's data.
  */
-gboolean spte_step_access(struct spte_session *s, const struct spte_step *step,
-			  GString *line, GError **error)
+static gboolean step_access(struct spte_session *s,
+			    const struct spte_step *step, GString *line,
+			    GError **error)
 {
 	guint64 size = step->pages * 4096;
 	g_autofree guint64 *buf = g_try_malloc(size);
@@ -148,28 +151,32 @@ static gboolean access_loop_end(struct spte_access_loop *l, guint64 *passes,
 	return ok;
 }
 
-void spte_access_loop_free(struct spte_access_loop *l)
+static void access_loop_free(void *l)
 {
 	guint64 passes;
 
-	if (l)
-		access_loop_end(l, &passes, NULL);
+	access_loop_end(l, &passes, NULL);
 }
 
-gboolean spte_step_access_start(struct spte_session *s,
-				const struct spte_step *step, GString *line,
-				GError **error)
+static const struct spte_session_key access_loop_key = {
+	.name = "the device loop",
+	.free = access_loop_free,
+};
+
+static gboolean step_access_start(struct spte_session *s,
+				  const struct spte_step *step, GString *line,
+				  GError **error)
 {
-	struct spte_access_loop *l;
+	struct spte_access_loop *l = spte_session_kept(s, &access_loop_key);
 
 	if (!spte_session_hva(s, step->gpa, step->pages, error))
 		return FALSE;
-	if (s->access_loop) {
+	if (l) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "the device already accesses gpa %#"
 			    G_GINT64_MODIFIER "x + %" G_GUINT64_FORMAT
 			    " pages in a loop (access-stop first)",
-			    s->access_loop->gpa, s->access_loop->size >> 12);
+			    l->gpa, l->size >> 12);
 		return FALSE;
 	}
 	l = g_new0(struct spte_access_loop, 1);
@@ -187,7 +194,7 @@ gboolean spte_step_access_start(struct spte_session *s,
 	}
 	l->started = g_get_monotonic_time();
 	l->thread = g_thread_new("access-loop", access_loop_thread, l);
-	s->access_loop = l;
+	spte_session_keep(s, &access_loop_key, l);
 	g_string_append_printf(line, "ok: the device %s %" G_GUINT64_FORMAT
 			       " pages through the mirror every %d ms until "
 			       "access-stop", l->write ? "rewrites" : "reads",
@@ -195,11 +202,11 @@ gboolean spte_step_access_start(struct spte_session *s,
 	return TRUE;
 }
 
-gboolean spte_step_access_stop(struct spte_session *s,
-			       const struct spte_step *step, GString *line,
-			       GError **error)
+static gboolean step_access_stop(struct spte_session *s,
+				 const struct spte_step *step, GString *line,
+				 GError **error)
 {
-	struct spte_access_loop *l = g_steal_pointer(&s->access_loop);
+	struct spte_access_loop *l = spte_session_take(s, &access_loop_key);
 	guint64 gpa, pages, passes;
 	gint64 us;
 
@@ -220,8 +227,8 @@ gboolean spte_step_access_stop(struct spte_session *s,
 	return TRUE;
 }
 
-gboolean spte_step_unmap(struct spte_session *s, const struct spte_step *step,
-			 GString *line, GError **error)
+static gboolean step_unmap(struct spte_session *s, const struct spte_step *step,
+			   GString *line, GError **error)
 {
 	guint64 zapped = 0;
 	int err = spte_mirror_unmap(s->mirror, step->gpa, step->pages * 4096,
@@ -253,8 +260,8 @@ static void keep_dump(struct spte_session *s, const char *name,
 	g_ptr_array_add(s->dumps, d);
 }
 
-gboolean spte_step_dump(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error)
+static gboolean step_dump(struct spte_session *s, const struct spte_step *step,
+			  GString *line, GError **error)
 {
 	struct spte_mirror_table *t = spte_session_dump(s, error);
 
@@ -285,8 +292,9 @@ gboolean spte_step_dump(struct spte_session *s, const struct spte_step *step,
 	return TRUE;
 }
 
-gboolean spte_step_events(struct spte_session *s, const struct spte_step *step,
-			  GString *line, GError **error)
+static gboolean step_events(struct spte_session *s,
+			    const struct spte_step *step, GString *line,
+			    GError **error)
 {
 	const struct spte_mirror_event *ev;
 	guint n;
@@ -309,8 +317,8 @@ gboolean spte_step_events(struct spte_session *s, const struct spte_step *step,
 	return TRUE;
 }
 
-gboolean spte_step_audit(struct spte_session *s, const struct spte_step *step,
-			 GString *line, GError **error)
+static gboolean step_audit(struct spte_session *s, const struct spte_step *step,
+			   GString *line, GError **error)
 {
 	struct spte_mirror_audit a;
 	guint64 bad;
@@ -340,3 +348,83 @@ gboolean spte_step_audit(struct spte_session *s, const struct spte_step *step,
 				       a.reports[i].primary_pfn);
 	return TRUE;
 }
+
+#define READ_WRITE (SPTE_MODE_BIT(SPTE_MODE_READ) | SPTE_MODE_BIT(SPTE_MODE_WRITE))
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "map",
+		.where = SPTE_STEP_MIRROR,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
+		.modes = READ_WRITE | SPTE_MODE_BIT(SPTE_MODE_SNAPSHOT),
+		.run = step_map,
+		.usage = "map GPA PAGES read|write|snapshot",
+		.help = "mirror: fault the range in (a write fault breaks "
+			"COW/KSM), or snapshot what the primary maps",
+	},
+	{
+		.name = "unmap",
+		.where = SPTE_STEP_MIRROR,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
+		.run = step_unmap,
+		.usage = "unmap GPA PAGES",
+		.help = "mirror: zap the range's leaves (the primary keeps its "
+			"pages)",
+	},
+	{
+		.name = "access",
+		.where = SPTE_STEP_MIRROR,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
+		.modes = READ_WRITE,
+		.run = step_access,
+		.usage = "access GPA PAGES read|write",
+		.help = "mirror: device read (checksummed) or rewrite of the "
+			"range through the shadow table",
+	},
+	{
+		.name = "access-start",
+		.where = SPTE_STEP_MIRROR,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
+		.modes = READ_WRITE,
+		.run = step_access_start,
+		.usage = "access-start GPA PAGES read|write",
+		.help = "mirror: a VMM thread repeats 'access' every "
+			"millisecond until access-stop",
+	},
+	{
+		.name = "access-stop",
+		.where = SPTE_STEP_MIRROR,
+		.run = step_access_stop,
+		.usage = "access-stop",
+		.help = "mirror: end access-start's loop; prints its passes",
+	},
+	{
+		.name = "dump",
+		.where = SPTE_STEP_MIRROR,
+		.args = { SPTE_ARG_FILE },
+		.optional = 1,
+		.run = step_dump,
+		.usage = "dump [NAME|FILE.json]",
+		.help = "mirror: print the shadow table; keep it as NAME "
+			"(before, after) for the report, or save it as JSON",
+	},
+	{
+		.name = "events",
+		.where = SPTE_STEP_MIRROR,
+		.run = step_events,
+		.usage = "events",
+		.help = "mirror: print the notifier timeline since the last "
+			"'events'",
+	},
+	{
+		.name = "audit",
+		.where = SPTE_STEP_MIRROR,
+		.run = step_audit,
+		.usage = "audit",
+		.help = "check: every mirror leaf agrees with the primary page "
+			"tables",
+	},
+};
+
+const struct spte_step_family spte_mirror_steps =
+	SPTE_STEP_FAMILY("mirror", verbs);

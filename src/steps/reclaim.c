@@ -12,11 +12,12 @@
 
 #include "knobs.h"
 #include "memcg.h"
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
-gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error)
+static gboolean step_reclaim(struct spte_session *s,
+			     const struct spte_step *step, GString *line,
+			     GError **error)
 {
 	g_autofree char *dir = spte_memcg_dir(error);
 	g_autofree char *knob = NULL;
@@ -52,3 +53,18 @@ gboolean spte_step_reclaim(struct spte_session *s, const struct spte_step *step,
 						    : "");
 	return TRUE;
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "reclaim",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_SIZE },
+		.run = step_reclaim,
+		.usage = "reclaim SIZE",
+		.help = "reclaim SIZE from the VMM's memory cgroup, as memory "
+			"pressure would (aging, then swap-out)",
+	},
+};
+
+const struct spte_step_family spte_reclaim_steps =
+	SPTE_STEP_FAMILY("reclaim", verbs);

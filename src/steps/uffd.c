@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "session.h"
+#include "families.h"
 #include "spte_error.h"
 
 struct spte_uffd {
@@ -77,10 +77,10 @@ static gpointer fault_thread(gpointer data)
 	}
 }
 
-void spte_uffd_free(struct spte_uffd *u)
+static void uffd_free(void *p)
 {
-	if (!u)
-		return;
+	struct spte_uffd *u = p;
+
 	if (u->thread) {
 		if (write(u->stop[1], "x", 1) != 1)
 			g_warning("cannot stop the userfaultfd thread");
@@ -92,6 +92,11 @@ void spte_uffd_free(struct spte_uffd *u)
 	g_clear_error(&u->error);
 	g_free(u);
 }
+
+static const struct spte_session_key uffd_key = {
+	.name = "the userfaultfd",
+	.free = uffd_free,
+};
 
 /* One userfaultfd over all of guest RAM, registered for write-protect. */
 static struct spte_uffd *uffd_open(struct spte_session *s, GError **error)
@@ -147,48 +152,74 @@ static gboolean protect(struct spte_session *s, const struct spte_step *step,
 			   .len = step->pages << 12 },
 		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
 	};
+	struct spte_uffd *u = spte_session_kept(s, &uffd_key);
 
 	if (!hva)
 		return FALSE;
-	if (!s->uffd) {
+	if (!u) {
 		if (!on) {
 			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 				    "nothing is write-protected: uffd-wp first");
 			return FALSE;
 		}
-		s->uffd = uffd_open(s, error);
-		if (!s->uffd)
+		u = uffd_open(s, error);
+		if (!u)
 			return FALSE;
+		spte_session_keep(s, &uffd_key, u);
 	}
-	if (s->uffd->error) {
-		g_propagate_prefixed_error(error, g_steal_pointer(&s->uffd->error),
+	if (u->error) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&u->error),
 					   "the fault thread stopped: ");
 		return FALSE;
 	}
-	if (ioctl(s->uffd->fd, UFFDIO_WRITEPROTECT, &wp))
+	if (ioctl(u->fd, UFFDIO_WRITEPROTECT, &wp))
 		return spte_set_errno(error, errno, "UFFDIO_WRITEPROTECT");
 	g_string_append_printf(line, "ok: %" G_GUINT64_FORMAT " pages %s; "
 			       "the VMM's fault thread has resolved %d guest "
 			       "write faults", step->pages, on ?
 			       "write-protected" : "writable again",
-			       g_atomic_int_get(&s->uffd->resolved));
-	if (g_atomic_int_get(&s->uffd->resolved))
+			       g_atomic_int_get(&u->resolved));
+	if (g_atomic_int_get(&u->resolved))
 		g_string_append_printf(line, " (the first at gpa %#"
 				       G_GINT64_MODIFIER "x)",
-				       s->uffd->first_fault -
+				       u->first_fault -
 				       (guint64)(uintptr_t)s->vm->ram.hva);
 	return TRUE;
 }
 
-gboolean spte_step_uffd_wp(struct spte_session *s, const struct spte_step *step,
-			   GString *line, GError **error)
+static gboolean step_uffd_wp(struct spte_session *s,
+			     const struct spte_step *step, GString *line,
+			     GError **error)
 {
 	return protect(s, step, TRUE, line, error);
 }
 
-gboolean spte_step_uffd_unwp(struct spte_session *s,
-			     const struct spte_step *step, GString *line,
-			     GError **error)
+static gboolean step_uffd_unwp(struct spte_session *s,
+			       const struct spte_step *step, GString *line,
+			       GError **error)
 {
 	return protect(s, step, FALSE, line, error);
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "uffd-wp",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
+		.run = step_uffd_wp,
+		.usage = "uffd-wp GPA PAGES",
+		.help = "userfaultfd write-protect the range, as a live snapshot "
+			"does; a VMM thread resolves the guest's write faults",
+	},
+	{
+		.name = "uffd-unwp",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
+		.run = step_uffd_unwp,
+		.usage = "uffd-unwp GPA PAGES",
+		.help = "lift the userfaultfd write protection of the range",
+	},
+};
+
+const struct spte_step_family spte_uffd_steps =
+	SPTE_STEP_FAMILY("uffd", verbs);

@@ -1,20 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* view GPA PAGES: the primary, the mirror and KVM's own MMU side by side. */
-#include "kvm_trace.h"
 #include "view3.h"
-#include "session.h"
+#include "families.h"
 
-void spte_session_trace_kvm(struct spte_session *s)
-{
-	g_autoptr(GError) error = NULL;
-
-	/* best effort: natively tracefs may be missing; the view says so */
-	if (!s->kvm_trace && !spte_kvm_trace_start(&s->kvm_trace, &error))
-		g_debug("no KVM tracepoints: %s", error->message);
-}
-
-gboolean spte_step_view(struct spte_session *s, const struct spte_step *step,
-			GString *line, GError **error)
+static gboolean step_view(struct spte_session *s, const struct spte_step *step,
+			  GString *line, GError **error)
 {
 	struct spte_mirror_table *t = NULL;
 
@@ -34,3 +24,18 @@ gboolean spte_step_view(struct spte_session *s, const struct spte_step *step,
 	spte_mirror_table_free(t);
 	return TRUE;
 }
+
+static const struct spte_verb verbs[] = {
+	{
+		.name = "view",
+		.where = SPTE_STEP_HOST,
+		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
+		.run = step_view,
+		.usage = "view GPA PAGES",
+		.help = "primary PTEs, mirror leaves and KVM's own MMU side by "
+			"side",
+	},
+};
+
+const struct spte_step_family spte_view_steps =
+	SPTE_STEP_FAMILY("view", verbs);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Size and number parsing, and the --exec script parser. */
+#include <spte/guest_abi.h>
+
 #include "language.h"
 #include "parse.h"
 #include "spte-test.h"
@@ -74,7 +76,7 @@ static void test_script(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(steps->len, ==, 5);
 	s = steps->pdata[0];
-	g_assert_cmpstr(s->verb, ==, "fill");
+	g_assert_cmpstr(s->verb->name, ==, "fill");
 	g_assert_cmpuint(s->op, ==, SPTE_OP_FILL);
 	g_assert_cmphex(s->gpa, ==, 0x200000);
 	g_assert_cmpuint(s->pages, ==, 256);
@@ -125,7 +127,7 @@ static void test_kernel_bounds(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(steps->len, ==, 4);
 	s = steps->pdata[0];
-	g_assert_cmpstr(s->verb, ==, "fill");
+	g_assert_cmpstr(s->verb->name, ==, "fill");
 	g_assert_cmpstr(s->text, ==, "since 6.9: fill 0 1 1");
 	g_assert_cmphex(s->pattern, ==, 0x0101010101010101ULL);
 	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 9), why));
