@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "dump_view.h"
+#include "dump_json.h"
 #include "dump_diff.h"
 #include "lab.h"
 #include "scenario_run.h"

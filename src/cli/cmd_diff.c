@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "dump_view.h"
+#include "dump_json.h"
 #include "dump_diff.h"
 #include "svg.h"
 #include "spte_error.h"

@@ -6,7 +6,8 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "dump_view.h"
+#include "dump_json.h"
+#include "dump_text.h"
 #include "spte_error.h"
 
 static gboolean show(const char *path, gboolean as_json, GError **error)

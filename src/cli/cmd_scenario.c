@@ -8,55 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "dump_view.h"
-#include "dump_diff.h"
-#include "svg.h"
 #include "lab.h"
 #include "scenario_run.h"
 #include "spte_error.h"
-
-gboolean spte_report_write_svg(JsonNode *report, const char *path,
-			       GError **error)
-{
-	JsonObject *o = json_node_get_object(report);
-	JsonObject *dumps = json_object_get_object_member(o, "dumps");
-	const char *name = json_object_get_string_member(o, "scenario");
-	JsonObject *mem = json_object_get_object_member(o, "memory");
-	g_autoptr(GList) names = json_object_get_members(dumps);
-	g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)spte_mirror_table_free);
-	g_autoptr(GPtrArray) labels = g_ptr_array_new();
-	g_autofree char *svg = NULL;
-
-	for (GList *l = names; l; l = l->next) {
-		struct spte_mirror_table *t = spte_dump_from_json(
-			json_object_get_member(dumps, l->data), error);
-
-		if (!t)
-			return FALSE;
-		g_ptr_array_add(tables, t);
-		g_ptr_array_add(labels, l->data);
-	}
-	if (!tables->len) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "scenario %s kept no dumps to draw", name);
-		return FALSE;
-	}
-	svg = spte_svg_render(name, json_object_get_int_member(mem, "size"),
-			      (const struct spte_mirror_table *const *)
-			      tables->pdata,
-			      (const char *const *)labels->pdata, tables->len,
-			      error);
-	return svg && g_file_set_contents(path, svg, -1, error);
-}
-
-gboolean spte_report_write_json(JsonNode *report, const char *path,
-				GError **error)
-{
-	g_autofree char *text = json_to_string(report, TRUE);
-
-	return g_file_set_contents(path, text, -1, error);
-}
 
 static int list(void)
 {

@@ -4,12 +4,10 @@
 #include <sys/utsname.h>
 
 #include "agent_client.h"
-#include "dump_view.h"
 #include "families.h"
-#include "kvm_trace.h"
-#include "timeline.h"
 #include "knobs.h"
 #include "memcg.h"
+#include "report.h"
 #include "requires.h"
 #include "scenario_run.h"
 #include "session.h"
@@ -59,84 +57,6 @@ GStrv spte_scenario_lab_args(const struct spte_scenario *sc)
 		g_strv_builder_add(b, "2");
 	}
 	return g_strv_builder_end(b);
-}
-
-static JsonNode *report_json(const struct spte_scenario *sc,
-			     struct spte_session *s, const char *kernel)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "scenario");
-	json_builder_add_string_value(b, sc->name);
-	json_builder_set_member_name(b, "summary");
-	json_builder_add_string_value(b, sc->summary);
-	json_builder_set_member_name(b, "kernel");
-	json_builder_add_string_value(b, kernel);
-	json_builder_set_member_name(b, "passed");
-	json_builder_add_boolean_value(b, s->ok);
-	json_builder_set_member_name(b, "memory");
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "size");
-	json_builder_add_int_value(b, s->vm ? (gint64)s->vm->ram.size : 0);
-	json_builder_set_member_name(b, "backing");
-	json_builder_add_string_value(b, s->vm ?
-		spte_backing_name(s->vm->ram.backing) : "none");
-	json_builder_end_object(b);
-	json_builder_set_member_name(b, "callbacks");
-	json_builder_begin_array(b);
-	for (guint cb = 0; cb < SPTE_CB_DROPPED; cb++)
-		if (s->callbacks & (1ULL << cb))
-			json_builder_add_string_value(b,
-				spte_mirror_callback_name(cb));
-	json_builder_end_array(b);
-	if (sc->sequence) {
-		json_builder_set_member_name(b, "sequence");
-		json_builder_add_string_value(b, sc->sequence);
-	}
-	json_builder_set_member_name(b, "checks");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < s->checks->len; i++) {
-		const struct spte_check *c = s->checks->pdata[i];
-
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, c->name);
-		json_builder_set_member_name(b, "line");
-		json_builder_add_int_value(b, c->line);
-		json_builder_set_member_name(b, "passed");
-		json_builder_add_boolean_value(b, c->passed);
-		json_builder_set_member_name(b, "detail");
-		json_builder_add_string_value(b, c->detail);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "events");
-	json_builder_add_value(b, spte_events_to_json(
-		(const struct spte_mirror_event *)s->events->data,
-		s->events->len));
-	if (s->kvm_trace && s->vm) {
-		g_autoptr(GPtrArray) recs = spte_kvm_trace_collect(s->kvm_trace);
-
-		/* GPAs: the HVAs of another run, or kernel, mean nothing */
-		for (guint i = 0; i < recs->len; i++)
-			spte_kvm_trace_set_gpa(recs->pdata[i],
-					       (guintptr)s->vm->ram.hva,
-					       s->vm->ram.size, s->vm->ram.gpa);
-		json_builder_set_member_name(b, "kvm_trace");
-		json_builder_add_value(b, spte_kvm_trace_to_json(recs));
-	}
-	json_builder_set_member_name(b, "dumps");
-	json_builder_begin_object(b);
-	for (guint i = 0; i < s->dumps->len; i++) {
-		const struct spte_named_dump *d = s->dumps->pdata[i];
-
-		json_builder_set_member_name(b, d->name);
-		json_builder_add_value(b, spte_dump_to_json(d->table));
-	}
-	json_builder_end_object(b);
-	json_builder_end_object(b);
-	return json_builder_get_root(b);
 }
 
 static void print_verdict(struct spte_session *s, const char *name)
@@ -247,14 +167,7 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 	}
 	spte_session_drain_events(&s, NULL);
 	print_verdict(&s, sc->name);
-	report = report_json(sc, &s, kernel);
+	report = spte_report_build(sc, &s, kernel);
 	spte_session_close(&s);
 	return report;
-}
-
-gboolean spte_report_passed(JsonNode *report)
-{
-	JsonObject *o = json_node_get_object(report);
-
-	return json_object_get_boolean_member_with_default(o, "passed", FALSE);
 }

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "report.h"
 #include "scenario_file.h"
 
 /*
@@ -36,14 +37,5 @@ GStrv spte_scenario_lab_args(const struct spte_scenario *sc);
  */
 JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 			    const struct spte_scenario_opts *o, GError **error);
-
-/* The report's "passed". */
-gboolean spte_report_passed(JsonNode *report);
-
-gboolean spte_report_write_json(JsonNode *report, const char *path,
-				GError **error);
-/* The report's dumps (before, after...) as grids of guest pages. */
-gboolean spte_report_write_svg(JsonNode *report, const char *path,
-			       GError **error);
 
 #endif

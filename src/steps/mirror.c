@@ -5,7 +5,8 @@
 
 #include <spte/guest_abi.h>
 
-#include "dump_view.h"
+#include "dump_json.h"
+#include "dump_text.h"
 #include "timeline.h"
 #include "families.h"
 #include "spte_error.h"

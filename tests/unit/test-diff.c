@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dump_view.h"
+#include "dump_json.h"
 #include "dump_diff.h"
 #include "svg.h"
 #include "spte-test.h"

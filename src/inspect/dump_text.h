@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-#ifndef SPTE_DUMP_VIEW_H
-#define SPTE_DUMP_VIEW_H
+#ifndef SPTE_DUMP_TEXT_H
+#define SPTE_DUMP_TEXT_H
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
 #include "spte_mirror.h"
 
@@ -14,9 +13,5 @@
  * contiguous, all one page (KSM, the zero page) or scattered.
  */
 void spte_dump_format_text(const struct spte_mirror_table *t, GString *out);
-
-/* JSON: {"seq", "table_pages": [l1..l4], "leaves": [{gpa, level, entry, hva}]} */
-JsonNode *spte_dump_to_json(const struct spte_mirror_table *t);
-struct spte_mirror_table *spte_dump_from_json(JsonNode *node, GError **error);
 
 #endif
