@@ -810,16 +810,6 @@ static void add_lines(JsonBuilder *b, const char *name, GPtrArray *lines,
 	json_builder_end_array(b);
 }
 
-static void add_string_or_null(JsonBuilder *b, const char *name,
-			       const char *v)
-{
-	json_builder_set_member_name(b, name);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
-}
-
 static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -827,10 +817,9 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 	g_autoptr(GPtrArray) kvm_names = kvm_event_names(cmp);
 
 	json_builder_begin_object(b);
-	add_string_or_null(b, "scenario", cmp->scenario);
-	add_string_or_null(b, "summary", cmp->summary);
-	json_builder_set_member_name(b, "passed");
-	json_builder_add_boolean_value(b, passed);
+	spte_json_add_string(b, "scenario", cmp->scenario);
+	spte_json_add_string(b, "summary", cmp->summary);
+	spte_json_add_bool(b, "passed", passed);
 	json_builder_set_member_name(b, "columns");
 	json_builder_begin_array(b);
 	for (guint c = 0; c < cmp->ncols; c++) {
@@ -839,25 +828,22 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 		if (col->events)
 			count_events(col, &k[c]);
 		json_builder_begin_object(b);
-		add_string_or_null(b, "kernel", col->label);
-		add_string_or_null(b, "release", col->release);
-		json_builder_set_member_name(b, "passed");
-		json_builder_add_boolean_value(b, col->passed && !col->problem);
+		spte_json_add_string(b, "kernel", col->label);
+		spte_json_add_string(b, "release", col->release);
+		spte_json_add_bool(b, "passed", col->passed && !col->problem);
 		json_builder_set_member_name(b, "lab_status");
 		if (col->lab_status >= 0)
 			json_builder_add_int_value(b, col->lab_status);
 		else
 			json_builder_add_null_value(b);
-		add_string_or_null(b, "problem", col->problem);
-		add_string_or_null(b, "not_on_this_kernel", col->not_here);
-		add_string_or_null(b, "report", col->report);
-		add_string_or_null(b, "log", col->log);
-		json_builder_set_member_name(b, "checks");
-		json_builder_add_int_value(b, col->checks);
-		json_builder_set_member_name(b, "failed_checks");
-		json_builder_add_int_value(b, col->failed);
-		json_builder_set_member_name(b, "records");
-		json_builder_add_int_value(b, col->events ? col->events->len : 0);
+		spte_json_add_string(b, "problem", col->problem);
+		spte_json_add_string(b, "not_on_this_kernel", col->not_here);
+		spte_json_add_string(b, "report", col->report);
+		spte_json_add_string(b, "log", col->log);
+		spte_json_add_int(b, "checks", col->checks);
+		spte_json_add_int(b, "failed_checks", col->failed);
+		spte_json_add_int(b, "records",
+				  col->events ? col->events->len : 0);
 		json_builder_set_member_name(b, "kvm_records");
 		if (col->kvm)
 			json_builder_add_int_value(b, col->kvm->len);
@@ -874,25 +860,20 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 			json_builder_set_member_name(b,
 				spte_mirror_callback_name(cb));
 			json_builder_begin_object(b);
-			json_builder_set_member_name(b, "count");
-			json_builder_add_int_value(b, k[c].cb[cb]);
-			json_builder_set_member_name(b, "inside");
-			json_builder_add_int_value(b, k[c].inside[cb]);
+			spte_json_add_int(b, "count", k[c].cb[cb]);
+			spte_json_add_int(b, "inside", k[c].inside[cb]);
 			around = most_around(&k[c], cb, &times);
-			add_string_or_null(b, "most_often", around);
-			json_builder_set_member_name(b, "times");
-			json_builder_add_int_value(b, times);
+			spte_json_add_string(b, "most_often", around);
+			spte_json_add_int(b, "times", times);
 			json_builder_end_object(b);
 		}
 		json_builder_end_object(b);
-		json_builder_set_member_name(b, "dropped");
-		json_builder_add_int_value(b, k[c].dropped);
+		spte_json_add_int(b, "dropped", k[c].dropped);
 		json_builder_set_member_name(b, "kvm_events");
 		json_builder_begin_object(b);
 		for (guint e = 0; col->kvm && e < kvm_names->len; e++) {
-			json_builder_set_member_name(b, kvm_names->pdata[e]);
-			json_builder_add_int_value(b, kvm_count(col,
-						   kvm_names->pdata[e]));
+			spte_json_add_int(b, kvm_names->pdata[e],
+					  kvm_count(col, kvm_names->pdata[e]));
 		}
 		json_builder_end_object(b);
 		json_builder_end_object(b);
@@ -918,8 +899,7 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 		json_builder_end_array(b);
 	}
 	json_builder_end_object(b);
-	json_builder_set_member_name(b, "aligned");
-	json_builder_add_boolean_value(b, cmp->ev_aligned && cmp->kvm_aligned);
+	spte_json_add_bool(b, "aligned", cmp->ev_aligned && cmp->kvm_aligned);
 	add_lines(b, "events", cmp->ev_lines, cmp->ncols);
 	add_lines(b, "kvm_trace", cmp->kvm_lines, cmp->ncols);
 	json_builder_end_object(b);

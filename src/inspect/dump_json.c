@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "dump_json.h"
+#include "json_member.h"
 #include "spte_error.h"
 
 JsonNode *spte_dump_to_json(const struct spte_mirror_table *t)
@@ -9,8 +10,7 @@ JsonNode *spte_dump_to_json(const struct spte_mirror_table *t)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "seq");
-	json_builder_add_int_value(b, t->seq);
+	spte_json_add_int(b, "seq", t->seq);
 	json_builder_set_member_name(b, "table_pages");
 	json_builder_begin_array(b);
 	for (guint l = 0; l < SPTE_EPT_LEVELS; l++)
@@ -23,18 +23,13 @@ JsonNode *spte_dump_to_json(const struct spte_mirror_table *t)
 		char flags[8];
 
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "gpa");
-		json_builder_add_int_value(b, l->gpa);
-		json_builder_set_member_name(b, "level");
-		json_builder_add_int_value(b, l->level);
-		json_builder_set_member_name(b, "entry");
-		json_builder_add_int_value(b, l->entry);
-		json_builder_set_member_name(b, "pfn");
-		json_builder_add_int_value(b, spte_ept_pfn(l->entry));
-		json_builder_set_member_name(b, "flags");
-		json_builder_add_string_value(b, spte_ept_flags_str(l->entry, flags));
-		json_builder_set_member_name(b, "hva");
-		json_builder_add_int_value(b, l->hva);
+		spte_json_add_int(b, "gpa", l->gpa);
+		spte_json_add_int(b, "level", l->level);
+		spte_json_add_int(b, "entry", l->entry);
+		spte_json_add_int(b, "pfn", spte_ept_pfn(l->entry));
+		spte_json_add_string(b, "flags",
+				     spte_ept_flags_str(l->entry, flags));
+		spte_json_add_int(b, "hva", l->hva);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -47,8 +42,7 @@ static gboolean get_u64(JsonObject *o, const char *name, guint64 *out,
 {
 	JsonNode *n = json_object_get_member(o, name);
 
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_INT64) {
+	if (!n || !spte_json_is_int(n)) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "dump: member '%s' is missing or not an integer", name);
 		return FALSE;

@@ -5,17 +5,16 @@
  */
 #include <string.h>
 
+#include "flag_names.h"
 #include "json_member.h"
 #include "timeline.h"
 #include "spte_error.h"
 
-static const struct {
-	guint32 bit;
-	const char *name;
-} event_flags[] = {
+static const struct spte_flag_name event_flags[] = {
 	{ SPTE_EVF_BLOCKABLE, "blockable" },
 	{ SPTE_EVF_IN_SLOT, "in_slot" },
 	{ SPTE_EVF_SKIPPED, "skipped" },
+	{ 0, NULL },
 };
 
 /* Event codes that have a name, SPTE_EV_NONE aside. */
@@ -40,28 +39,13 @@ int spte_event_from_name(const char *name)
 	return -1;
 }
 
-static void add_u64(JsonBuilder *b, const char *name, guint64 v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, (gint64)v);
-}
-
-static void add_u64_or_null(JsonBuilder *b, const char *name, guint64 v)
-{
-	json_builder_set_member_name(b, name);
-	if (v == SPTE_MIRROR_NONE)
-		json_builder_add_null_value(b);
-	else
-		json_builder_add_int_value(b, (gint64)v);
-}
-
 static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 {
-	guint32 rest = ev->flags;
+	guint32 rest;
 
 	json_builder_begin_object(b);
-	add_u64(b, "seq", ev->seq);
-	add_u64(b, "time_ns", ev->time_ns);
+	spte_json_add_int(b, "seq", ev->seq);
+	spte_json_add_int(b, "time_ns", ev->time_ns);
 	json_builder_set_member_name(b, "callback");
 	if (spte_callback_from_name(spte_mirror_callback_name(ev->callback)) ==
 	    (int)ev->callback)
@@ -79,12 +63,7 @@ static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 		json_builder_add_int_value(b, ev->event);
 	json_builder_set_member_name(b, "flags");
 	json_builder_begin_array(b);
-	for (guint i = 0; i < G_N_ELEMENTS(event_flags); i++) {
-		if (ev->flags & event_flags[i].bit) {
-			json_builder_add_string_value(b, event_flags[i].name);
-			rest &= ~event_flags[i].bit;
-		}
-	}
+	rest = spte_flag_names_add_json(event_flags, ev->flags, b);
 	for (guint bit = 0; bit < 32; bit++) {
 		if (rest & (1U << bit)) {
 			g_autofree char *name = g_strdup_printf("bit%u", bit);
@@ -93,15 +72,14 @@ static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 		}
 	}
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "result");
-	json_builder_add_int_value(b, ev->result);
-	add_u64(b, "hva_start", ev->hva_start);
-	add_u64(b, "hva_end", ev->hva_end);
-	add_u64_or_null(b, "gpa_start", ev->gpa_start);
-	add_u64_or_null(b, "gpa_end", ev->gpa_end);
-	add_u64_or_null(b, "old_pfn", ev->old_pfn);
-	add_u64_or_null(b, "new_pfn", ev->new_pfn);
-	add_u64(b, "leaves", ev->leaves);
+	spte_json_add_int(b, "result", ev->result);
+	spte_json_add_int(b, "hva_start", ev->hva_start);
+	spte_json_add_int(b, "hva_end", ev->hva_end);
+	spte_json_add_u64_or_null(b, "gpa_start", ev->gpa_start);
+	spte_json_add_u64_or_null(b, "gpa_end", ev->gpa_end);
+	spte_json_add_u64_or_null(b, "old_pfn", ev->old_pfn);
+	spte_json_add_u64_or_null(b, "new_pfn", ev->new_pfn);
+	spte_json_add_int(b, "leaves", ev->leaves);
 	json_builder_end_object(b);
 }
 
@@ -204,12 +182,9 @@ static gboolean flag_from_name(const char *name, guint32 *bit)
 	guint64 v;
 	char *end;
 
-	for (guint k = 0; k < G_N_ELEMENTS(event_flags); k++) {
-		if (!strcmp(name, event_flags[k].name)) {
-			*bit = event_flags[k].bit;
-			return TRUE;
-		}
-	}
+	*bit = spte_flag_bit(event_flags, name);
+	if (*bit)
+		return TRUE;
 	if (!g_str_has_prefix(name, "bit") || !g_ascii_isdigit(name[3]))
 		return FALSE;
 	v = g_ascii_strtoull(name + 3, &end, 10);
@@ -236,10 +211,12 @@ static gboolean get_flags(JsonObject *o, guint i, guint32 *out,
 
 		if (!spte_json_is_string(f) ||
 		    !flag_from_name(json_node_get_string(f), &bit)) {
+			g_autofree char *names =
+				spte_flag_names_list(event_flags);
+
 			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-				    "events[%u]: 'flags'[%u] is not one of "
-				    "\"blockable\", \"in_slot\", \"skipped\"",
-				    i, k);
+				    "events[%u]: 'flags'[%u] is not one of %s",
+				    i, k, names);
 			return FALSE;
 		}
 		*out |= bit;

@@ -4,6 +4,7 @@
  * session at the end of the run, written as JSON or drawn as SVG.
  */
 #include "dump_json.h"
+#include "json_member.h"
 #include "kvm_trace.h"
 #include "report.h"
 #include "spte_error.h"
@@ -16,21 +17,15 @@ JsonNode *spte_report_build(const struct spte_scenario *sc,
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "scenario");
-	json_builder_add_string_value(b, sc->name);
-	json_builder_set_member_name(b, "summary");
-	json_builder_add_string_value(b, sc->summary);
-	json_builder_set_member_name(b, "kernel");
-	json_builder_add_string_value(b, kernel);
-	json_builder_set_member_name(b, "passed");
-	json_builder_add_boolean_value(b, s->ok);
+	spte_json_add_string(b, "scenario", sc->name);
+	spte_json_add_string(b, "summary", sc->summary);
+	spte_json_add_string(b, "kernel", kernel);
+	spte_json_add_bool(b, "passed", s->ok);
 	json_builder_set_member_name(b, "memory");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "size");
-	json_builder_add_int_value(b, s->vm ? (gint64)s->vm->ram.size : 0);
-	json_builder_set_member_name(b, "backing");
-	json_builder_add_string_value(b, s->vm ?
-		spte_backing_name(s->vm->ram.backing) : "none");
+	spte_json_add_int(b, "size", s->vm ? (gint64)s->vm->ram.size : 0);
+	spte_json_add_string(b, "backing", s->vm ?
+			     spte_backing_name(s->vm->ram.backing) : "none");
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "callbacks");
 	json_builder_begin_array(b);
@@ -39,24 +34,18 @@ JsonNode *spte_report_build(const struct spte_scenario *sc,
 			json_builder_add_string_value(b,
 				spte_mirror_callback_name(cb));
 	json_builder_end_array(b);
-	if (sc->sequence) {
-		json_builder_set_member_name(b, "sequence");
-		json_builder_add_string_value(b, sc->sequence);
-	}
+	if (sc->sequence)
+		spte_json_add_string(b, "sequence", sc->sequence);
 	json_builder_set_member_name(b, "checks");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < s->checks->len; i++) {
 		const struct spte_check *c = s->checks->pdata[i];
 
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, c->name);
-		json_builder_set_member_name(b, "line");
-		json_builder_add_int_value(b, c->line);
-		json_builder_set_member_name(b, "passed");
-		json_builder_add_boolean_value(b, c->passed);
-		json_builder_set_member_name(b, "detail");
-		json_builder_add_string_value(b, c->detail);
+		spte_json_add_string(b, "name", c->name);
+		spte_json_add_int(b, "line", c->line);
+		spte_json_add_bool(b, "passed", c->passed);
+		spte_json_add_string(b, "detail", c->detail);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
