@@ -44,19 +44,14 @@ static gboolean parse_callbacks(char **names, struct spte_timeline_filter *f,
 				GError **error)
 {
 	for (char **n = names; n && *n; n++) {
-		int cb = spte_callback_from_name(*n);
+		int cb = spte_mirror_callback_from_name(*n);
 
 		if (cb < 0) {
-			g_autoptr(GString) known = g_string_new(NULL);
+			g_autofree char *known = spte_callback_names(" ");
 
-			for (guint k = 0; k < SPTE_CB_NR; k++)
-				if (spte_callback_from_name(
-					spte_mirror_callback_name(k)) == (int)k)
-					g_string_append_printf(known, " %s",
-						spte_mirror_callback_name(k));
 			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-				    "--callback %s: no such callback (one of:%s)",
-				    *n, known->str);
+				    "--callback %s: no such callback (one of: "
+				    "%s DROPPED)", *n, known);
 			return FALSE;
 		}
 		f->callbacks |= G_GUINT64_CONSTANT(1) << cb;

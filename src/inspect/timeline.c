@@ -20,23 +20,26 @@ static const struct spte_flag_name event_flags[] = {
 /* Event codes that have a name, SPTE_EV_NONE aside. */
 #define EV_NAMED_MAX	SPTE_EV_EXCLUSIVE
 
-int spte_callback_from_name(const char *name)
+static char *names_joined(const char *(*name)(uint32_t), uint32_t end,
+			  const char *sep)
 {
-	for (guint cb = 0; cb < SPTE_CB_NR; cb++) {
-		const char *n = spte_mirror_callback_name(cb);
+	GString *out = g_string_new(NULL);
 
-		if (strcmp(n, "unknown") && !strcmp(n, name))
-			return cb;
-	}
-	return -1;
+	for (uint32_t code = 0; code < end; code++)
+		if (strcmp(name(code), "unknown"))
+			g_string_append_printf(out, "%s%s", out->len ? sep : "",
+					       name(code));
+	return g_string_free(out, FALSE);
 }
 
-int spte_event_from_name(const char *name)
+char *spte_callback_names(const char *sep)
 {
-	for (guint ev = 0; ev <= EV_NAMED_MAX; ev++)
-		if (!strcmp(spte_mirror_event_name(ev), name))
-			return ev;
-	return -1;
+	return names_joined(spte_mirror_callback_name, SPTE_CB_DROPPED, sep);
+}
+
+char *spte_event_names(const char *sep)
+{
+	return names_joined(spte_mirror_event_name, SPTE_EV_NONE, sep);
 }
 
 static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
@@ -47,7 +50,7 @@ static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 	spte_json_add_int(b, "seq", ev->seq);
 	spte_json_add_int(b, "time_ns", ev->time_ns);
 	json_builder_set_member_name(b, "callback");
-	if (spte_callback_from_name(spte_mirror_callback_name(ev->callback)) ==
+	if (spte_mirror_callback_from_name(spte_mirror_callback_name(ev->callback)) ==
 	    (int)ev->callback)
 		json_builder_add_string_value(b,
 				spte_mirror_callback_name(ev->callback));
@@ -140,7 +143,7 @@ static gboolean get_callback(JsonObject *o, guint i, guint32 *out,
 	if (!n || !spte_json_is_string(n))
 		return spte_json_member_error(error, "events", i, "callback",
 				    "a callback name such as \"change_pte\"", n);
-	cb = spte_callback_from_name(json_node_get_string(n));
+	cb = spte_mirror_callback_from_name(json_node_get_string(n));
 	if (cb < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "events[%u]: 'callback' \"%s\" is not a callback "
@@ -166,7 +169,7 @@ static gboolean get_event(JsonObject *o, guint i, guint32 *out,
 	if (!n || !spte_json_is_string(n))
 		return spte_json_member_error(error, "events", i, "event",
 				    "an event name such as \"CLEAR\" or null", n);
-	ev = spte_event_from_name(json_node_get_string(n));
+	ev = spte_mirror_event_from_name(json_node_get_string(n));
 	if (ev < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "events[%u]: 'event' \"%s\" is not an event name",

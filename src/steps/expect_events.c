@@ -43,22 +43,21 @@ static gboolean parse_event_item(const char *word, struct event_item *it,
 	colon = strchr(text, ':');
 	if (colon)
 		*colon++ = '\0';
-	cb = spte_callback_from_name(text);
+	cb = spte_mirror_callback_from_name(text);
 	if (cb < 0 || cb >= SPTE_CB_DROPPED) {
+		g_autofree char *names = spte_callback_names(", ");
+
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "unknown notifier callback '%s' (invalidate_range_"
-			    "start, invalidate_range_end, change_pte, "
-			    "clear_flush_young, clear_young, test_young, "
-			    "release, ...)", text);
+			    "unknown notifier callback '%s' (%s)", text, names);
 		return FALSE;
 	}
 	it->callback = cb;
-	ev = colon ? spte_event_from_name(colon) : SPTE_EV_NONE;
+	ev = colon ? spte_mirror_event_from_name(colon) : SPTE_EV_NONE;
 	if (ev < 0) {
+		g_autofree char *names = spte_event_names(", ");
+
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "unknown range event '%s' (UNMAP, CLEAR, "
-			    "PROTECTION_VMA, PROTECTION_PAGE, SOFT_DIRTY, "
-			    "RELEASE, MIGRATE, EXCLUSIVE)", colon);
+			    "unknown range event '%s' (%s)", colon, names);
 		return FALSE;
 	}
 	it->event = ev;
