@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "command_line.h"
+
 /*
  * Monotonic time (ns) at which this process started, for the start-up
  * figure: the caller's exec time when it passes SPTE_T0_NS (the benchmark
@@ -21,12 +23,5 @@ int spte_cmd_dump(int argc, char **argv);
 int spte_cmd_diff(int argc, char **argv);
 int spte_cmd_events(int argc, char **argv);
 int spte_cmd_compare(int argc, char **argv);
-
-/* Parse options; on error print "spte CMD: message" and return FALSE. */
-gboolean spte_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,
-			char ***argv);
-
-/* Print "spte CMD: message" for @error on stderr. */
-void spte_cli_error(const char *cmd, const GError *error);
 
 #endif

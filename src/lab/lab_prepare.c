@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-prepare.c - run the lab scripts that produce the kernel and the
+ * lab_prepare.c - run the lab scripts that produce the kernel and the
  * initramfs.  The scripts do the caching; this side only runs them and
  * reads their answer from stdout, letting their progress go to stderr.
  */
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 /* Run @argv, return its stdout; stderr passes through to ours. */
 static char *run_script(const char *const *argv, GError **error)

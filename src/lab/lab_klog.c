@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-klog.c - the lab kernel's log, on a serial port of its own.
+ * lab_klog.c - the lab kernel's log, on a serial port of its own.
  *
  * ttyS0 carries the command; the kernel prints everything (loglevel=8) to
  * ttyS1, which QEMU appends to "kernel.log" in the control directory, after
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 const char lab_klog_params[] =
 	"loglevel=8 panic=-1 oops=panic panic_on_warn=1 "

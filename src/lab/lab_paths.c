@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-paths.c - find the lab scripts and the default payload.
+ * lab_paths.c - find the lab scripts and the default payload.
  *
  * Both are looked up at run time relative to things that move together
  * (the environment, the source/build tree meson told us about, the running
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 #ifndef SPTE_LAB_SRC_DIR
 #define SPTE_LAB_SRC_DIR ""

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * spte-lab-main.c - `spte-lab`, the lab subcommand on its own, so the lab
+ * spte_lab_main.c - `spte-lab`, the lab subcommand on its own, so the lab
  * and its tests work without the full spte CLI.  Equivalent to `spte lab`.
  */
 #include "lab.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-ctl.c - the control share, mounted by lab/init at /run/spte-ctl.
+ * lab_ctl.c - the control share, mounted by lab/init at /run/spte-ctl.
  *
  * The command travels as a shell script rather than on the kernel command
  * line: the cmdline has a length limit and its own quoting, while a file on
@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 static void append_assign(GString *s, const char *name, const char *value)
 {

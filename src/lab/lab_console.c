@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-console.c - the VM's serial console, streamed to our stdout.
+ * lab_console.c - the VM's serial console, streamed to our stdout.
  *
  * Output is passed on as it arrives (interactive prompts have no newline,
  * so we cannot wait for whole lines), with three edits:
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 struct lab_console {
 	GString *pending;	/* received, not yet written */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-cmd.c - `spte lab`: options, then kernel -> initramfs -> control
+ * lab_cmd.c - `spte lab`: options, then kernel -> initramfs -> control
  * share -> QEMU -> exit status.
  */
 #include <stdio.h>
@@ -9,7 +9,8 @@
 #include <gio/gio.h>
 
 #include "lab.h"
-#include "lab-private.h"
+#include "lab_private.h"
+#include "command_line.h"
 #include "parse.h"
 
 #define LAB_DEFAULT_MEM		(G_GUINT64_CONSTANT(1) << 30)
@@ -267,7 +268,7 @@ int spte_cmd_lab(int argc, char **argv)
 	g_autofree char *qemu_cmdline = NULL;
 	g_autofree char *klog_head = NULL;
 	g_autoptr(GPtrArray) qemu_argv = NULL;
-	g_autoptr(LabConsole) con = NULL;
+	g_autoptr(lab_console) con = NULL;
 	enum lab_run_end end;
 	gboolean interactive = isatty(STDIN_FILENO);
 	gint64 t0, t_boot;
@@ -275,7 +276,7 @@ int spte_cmd_lab(int argc, char **argv)
 	int status = SPTE_LAB_EXIT_SETUP;
 
 	if (!parse_args(argc, argv, &opts, &error)) {
-		g_printerr("spte lab: %s\n", error->message);
+		spte_cli_error("lab", error);
 		lab_opts_clear(&opts);
 		return SPTE_LAB_EXIT_USAGE;
 	}
@@ -284,13 +285,13 @@ int spte_cmd_lab(int argc, char **argv)
 	script_dir = lab_script_dir(&error);
 	if (script_dir && opts.kernel &&
 	    !lab_kernel_known(script_dir, opts.kernel, &error)) {
-		g_printerr("spte lab: %s\n", error->message);
+		spte_cli_error("lab", error);
 		lab_opts_clear(&opts);
 		return SPTE_LAB_EXIT_USAGE;
 	}
 	/* after the usage checks: a bad --kernel is 2 whatever the host */
 	if (!resolve_accel(&opts, &accel_why, &error)) {
-		g_printerr("spte lab: %s\n", error->message);
+		spte_cli_error("lab", error);
 		goto out;
 	}
 	if (opts.verbose)
@@ -305,7 +306,7 @@ int spte_cmd_lab(int argc, char **argv)
 	    !(ctl_dir = lab_ctl_create(&opts, &error)) ||
 	    !(qemu_argv = lab_qemu_argv(&opts, &kernel, initrd, ctl_dir,
 					interactive, &error))) {
-		g_printerr("spte lab: %s\n", error->message);
+		spte_cli_error("lab", error);
 		goto out;
 	}
 	qemu_cmdline = g_strjoinv(" ", (char **)qemu_argv->pdata);
@@ -316,7 +317,7 @@ int spte_cmd_lab(int argc, char **argv)
 				    lab_accel_name(opts.accel), accel_why,
 				    kernel.name, kernel.kver, qemu_cmdline);
 	if (!lab_klog_start(ctl_dir, klog_head, &error)) {
-		g_printerr("spte lab: %s\n", error->message);
+		spte_cli_error("lab", error);
 		goto out;
 	}
 	if (opts.verbose) {
@@ -331,7 +332,7 @@ int spte_cmd_lab(int argc, char **argv)
 	t_boot = g_get_monotonic_time();
 	if (!lab_qemu_run(qemu_argv, &opts, interactive, con, &end,
 			  &qemu_status, &error)) {
-		g_printerr("spte lab: %s\n", error->message);
+		spte_cli_error("lab", error);
 		status = SPTE_LAB_EXIT_NO_STATUS;
 		goto out;
 	}

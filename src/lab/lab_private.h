@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * lab-private.h - pieces of `spte lab`, one file each:
- *   lab-accel.c    KVM where the host runs nested guests, else TCG
- *   lab-paths.c    where the lab scripts and the default payload are;
+ * lab_private.h - pieces of `spte lab`, one file each:
+ *   lab_accel.c    KVM where the host runs nested guests, else TCG
+ *   lab_paths.c    where the lab scripts and the default payload are;
  *                  no module built for another kernel goes in
- *   lab-prepare.c  run fetch-kernel.sh and mkinitramfs.sh
- *   lab-ctl.c      the control share (command in, exit status out)
- *   lab-qemu.c     QEMU's command line and its supervised run
- *   lab-console.c  console stream: pass through, pick out the exit marker
- *   lab-klog.c     the kernel log: its own serial port, scanned for splats
- *   lab-cmd.c      option parsing and the whole sequence
+ *   lab_prepare.c  run fetch-kernel.sh and mkinitramfs.sh
+ *   lab_ctl.c      the control share (command in, exit status out)
+ *   lab_qemu.c     QEMU's command line and its supervised run
+ *   lab_console.c  console stream: pass through, pick out the exit marker
+ *   lab_klog.c     the kernel log: its own serial port, scanned for splats
+ *   lab_cmd.c      option parsing and the whole sequence
  */
 #ifndef SPTE_LAB_PRIVATE_H
 #define SPTE_LAB_PRIVATE_H
@@ -48,7 +48,7 @@ struct lab_kernel {
 	char *headers;
 };
 
-/* lab-accel.c: what the host offers, read by lab_host_probe() */
+/* lab_accel.c: what the host offers, read by lab_host_probe() */
 #define LAB_KVM_MODULES 2
 struct lab_nested_param {
 	const char *module;	/* kvm_intel or kvm_amd */
@@ -73,13 +73,13 @@ void lab_host_facts_clear(struct lab_host_facts *f);
 gboolean lab_accel_choose(enum lab_accel want, const struct lab_host_facts *f,
 			  enum lab_accel *chosen, char **why, GError **error);
 
-/* lab-paths.c */
+/* lab_paths.c */
 char *lab_script_dir(GError **error);
 void lab_default_files(GPtrArray *files, const char *kernel_name,
 		       gboolean verbose);
 gboolean lab_check_modules(GPtrArray *files, const char *kver, GError **error);
 
-/* lab-prepare.c */
+/* lab_prepare.c */
 gboolean lab_kernel_fetch(const char *script_dir, const char *name,
 			  struct lab_kernel *kernel, GError **error);
 void lab_kernel_clear(struct lab_kernel *kernel);
@@ -90,12 +90,12 @@ gboolean lab_kernel_known(const char *script_dir, const char *name,
 char *lab_initramfs_build(const char *script_dir, const char *kernel_name,
 			  GPtrArray *files, GError **error);
 
-/* lab-ctl.c */
+/* lab_ctl.c */
 char *lab_ctl_create(const struct lab_opts *opts, GError **error);
 gboolean lab_ctl_read_status(const char *ctl_dir, int *status);
 void lab_ctl_remove(const char *ctl_dir);
 
-/* lab-klog.c */
+/* lab_klog.c */
 #define LAB_KLOG_NAME "kernel.log"
 extern const char lab_klog_params[];
 char *lab_klog_path(const char *ctl_dir);
@@ -103,16 +103,16 @@ char *lab_klog_path(const char *ctl_dir);
 gboolean lab_klog_start(const char *ctl_dir, const char *text, GError **error);
 char *lab_klog_find_splat(const char *path, GString *excerpt);
 
-/* lab-console.c */
-typedef struct lab_console LabConsole;
+/* lab_console.c */
+typedef struct lab_console lab_console;
 struct lab_console *lab_console_new(gboolean verbose);
 void lab_console_feed(struct lab_console *con, const char *buf, gsize len);
 void lab_console_finish(struct lab_console *con);
 gboolean lab_console_status(const struct lab_console *con, int *status);
 void lab_console_free(struct lab_console *con);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LabConsole, lab_console_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(lab_console, lab_console_free)
 
-/* lab-qemu.c */
+/* lab_qemu.c */
 enum lab_run_end {
 	LAB_RUN_EXITED,		/* QEMU ended by itself */
 	LAB_RUN_TIMEOUT,	/* we killed it after --timeout */

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 
-#include "cli.h"
-#include "spte_error.h"
+#include "command_line.h"
 
 gboolean spte_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,
 			char ***argv)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-accel.c - KVM or TCG for the lab VM.
+ * lab_accel.c - KVM or TCG for the lab VM.
  *
  * The lab needs a virtual CPU with SVM or VMX and nested paging, so that
  * kvm_amd or kvm_intel loads inside.  TCG's -cpu max offers SVM with NPT
@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 /*
  * The host modules whose nested guests can run the lab, in the order they

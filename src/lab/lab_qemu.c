@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lab-qemu.c - QEMU's command line and a supervised run of it.
+ * lab_qemu.c - QEMU's command line and a supervised run of it.
  *
  * The machine is the plainest that does the job: TCG with -cpu max (whose
  * SVM+NPT is what lets kvm_amd load inside), or where the host runs nested
  * guests KVM with -cpu host (its SVM or VMX, for kvm_amd or kvm_intel; see
- * lab-accel.c); the default "pc" machine with -nodefaults so no
+ * lab_accel.c); the default "pc" machine with -nodefaults so no
  * VGA/NIC/IDE is probed, the kernel and initramfs passed directly, two 9p
  * shares, the first serial port (the command) on our stdout and the second
  * (the kernel log) in the control directory.
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 /* QEMU's option syntax doubles commas inside a value. */
 static char *qemu_escape(const char *s)
@@ -168,14 +168,14 @@ GPtrArray *lab_qemu_argv(const struct lab_opts *opts,
 		add(argv, "-serial");
 		add(argv, "stdio");
 	}
-	/* appended to: the log starts with spte lab's own lines (lab-cmd.c) */
+	/* appended to: the log starts with spte lab's own lines (lab_cmd.c) */
 	add(argv, "-chardev");
-	addf(argv, "file,id=lab-klog,path=%s,append=on", klog_esc);
+	addf(argv, "file,id=lab_klog,path=%s,append=on", klog_esc);
 	add(argv, "-serial");
-	add(argv, "chardev:lab-klog");
+	add(argv, "chardev:lab_klog");
 
 	add(argv, "-virtfs");
-	addf(argv, "local,path=%s,mount_tag=spte_ctl,security_model=none,id=lab-ctl",
+	addf(argv, "local,path=%s,mount_tag=spte_ctl,security_model=none,id=lab_ctl",
 	     ctl_esc);
 	add(argv, "-virtfs");
 	addf(argv, "local,path=%s,mount_tag=spte_work,security_model=none,id=lab-work",
