@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host steps that change guest RAM the way the kernel's own machinery or a
- * VMM would: madvise, mprotect, the primary's young bits, ksmd and
- * khugepaged.  The daemons are sped up for the step and put back after.
+ * VMM would: madvise, mprotect, the primary's young bits, compaction, ksmd
+ * and khugepaged.  The daemons are sped up for the step and put back after.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -24,6 +24,7 @@
 #endif
 
 #define KSM "/sys/kernel/mm/ksm/"
+#define COMPACT_MEMORY "/proc/sys/vm/compact_memory"
 #define KHUGEPAGED "/sys/kernel/mm/transparent_hugepage/khugepaged/"
 
 /* A daemon that has not finished two passes in this long is stuck. */
@@ -137,6 +138,39 @@ static gboolean step_clear_refs(struct spte_session *s,
 		return FALSE;
 	g_string_append(line, "ok: the primary's young bits are clear; "
 			"secondary MMUs keep theirs");
+	return TRUE;
+}
+
+/*
+ * compact: the kernel's compaction of every zone, synchronously (the write
+ * returns when it is done), as proactive compaction or a failed high-order
+ * allocation would run it.  Movable pages move, guest RAM among them, and
+ * each move is a MIGRATE invalidation for the secondary MMUs.
+ */
+static gboolean step_compact(struct spte_session *s,
+			     const struct spte_step *step, GString *line,
+			     GError **error)
+{
+	guint64 moved0, moved1, failed0, failed1;
+	gint64 t = g_get_monotonic_time();
+
+	if (!g_file_test(COMPACT_MEMORY, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "this kernel has no compaction (CONFIG_COMPACTION: "
+			    COMPACT_MEMORY " is missing)");
+		return FALSE;
+	}
+	if (!spte_vmstat("pgmigrate_success", &moved0, error) ||
+	    !spte_vmstat("pgmigrate_fail", &failed0, error) ||
+	    !spte_knob_write(COMPACT_MEMORY, "1", error) ||
+	    !spte_vmstat("pgmigrate_success", &moved1, error) ||
+	    !spte_vmstat("pgmigrate_fail", &failed1, error))
+		return FALSE;
+	g_string_append_printf(line, "ok: compaction of every zone migrated %"
+			       G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
+			       " failed) in %.1f ms", moved1 - moved0,
+			       failed1 - failed0,
+			       (g_get_monotonic_time() - t) / 1e3);
 	return TRUE;
 }
 
@@ -283,6 +317,14 @@ static const struct spte_verb verbs[] = {
 		.usage = "clear-refs",
 		.help = "clear the primary's young bits (/proc/self/clear_refs), "
 			"which secondary MMUs are not told about",
+	},
+	{
+		.name = "compact",
+		.where = SPTE_STEP_HOST,
+		.run = step_compact,
+		.usage = "compact",
+		.help = "compact every zone (/proc/sys/vm/compact_memory): "
+			"movable pages, guest RAM too, migrate",
 	},
 	{
 		.name = "ksm-scan",
