@@ -21,58 +21,21 @@
 #include "language.h"
 #include "spte_error.h"
 
+/* In the order the usage message lists them. */
 static const struct subject {
 	const char *name;
 	gboolean on_mirror;	/* needs the module */
 	spte_expect_parse_fn parse;
 	spte_step_fn run;
 } subjects[] = {
-	{
-		.name = "mirror",
-		.on_mirror = TRUE,
-		.parse = spte_expect_props_parse,
-		.run = spte_expect_mirror,
-	},
-	{
-		.name = "primary",
-		.parse = spte_expect_props_parse,
-		.run = spte_expect_primary,
-	},
-	{
-		.name = "sequence",
-		.on_mirror = TRUE,
-		.parse = spte_expect_sequence_parse,
-		.run = spte_expect_sequence,
-	},
-	{
-		.name = "count",
-		.on_mirror = TRUE,
-		.parse = spte_expect_count_parse,
-		.run = spte_expect_count,
-	},
-	{
-		.name = "none",
-		.on_mirror = TRUE,
-		.parse = spte_expect_none_parse,
-		.run = spte_expect_count,
-	},
-	{
-		.name = "changed",
-		.on_mirror = TRUE,
-		.parse = spte_expect_dump_parse,
-		.run = spte_expect_changed,
-	},
-	{
-		.name = "unchanged",
-		.on_mirror = TRUE,
-		.parse = spte_expect_dump_parse,
-		.run = spte_expect_unchanged,
-	},
-	{
-		.name = "damon",
-		.parse = spte_expect_damon_parse,
-		.run = spte_expect_damon,
-	},
+	{ "mirror", TRUE, spte_expect_props_parse, spte_expect_mirror },
+	{ "primary", FALSE, spte_expect_props_parse, spte_expect_primary },
+	{ "sequence", TRUE, spte_expect_sequence_parse, spte_expect_sequence },
+	{ "count", TRUE, spte_expect_count_parse, spte_expect_count },
+	{ "none", TRUE, spte_expect_none_parse, spte_expect_count },
+	{ "changed", TRUE, spte_expect_dump_parse, spte_expect_changed },
+	{ "unchanged", TRUE, spte_expect_dump_parse, spte_expect_unchanged },
+	{ "damon", FALSE, spte_expect_damon_parse, spte_expect_damon },
 };
 
 /* "expect SUBJECT GPA PAGES ...": step->choice is the subject. */
