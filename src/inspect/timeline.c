@@ -132,51 +132,54 @@ static gboolean get_u32(JsonObject *o, guint i, const char *member,
 	return TRUE;
 }
 
-static gboolean get_callback(JsonObject *o, guint i, guint32 *out,
-			     GError **error)
-{
-	JsonNode *n = json_object_get_member(o, "callback");
-	int cb;
+/* A member that holds a code by its name (or its number). */
+struct coded_member {
+	const char *member;
+	const char *expected;	/* for a member of the wrong kind */
+	const char *kind;	/* for a name that is none */
+	int (*from_name)(const char *name);
+	gboolean nullable;	/* null reads as SPTE_EV_NONE */
+};
 
-	if (n && spte_json_is_int(n))
-		return get_u32(o, i, "callback", out, error);
-	if (!n || !spte_json_is_string(n))
-		return spte_json_member_error(error, "events", i, "callback",
-				    "a callback name such as \"change_pte\"", n);
-	cb = spte_mirror_callback_from_name(json_node_get_string(n));
-	if (cb < 0) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: 'callback' \"%s\" is not a callback "
-			    "name", i, json_node_get_string(n));
-		return FALSE;
-	}
-	*out = cb;
-	return TRUE;
-}
+static const struct coded_member callback_member = {
+	.member = "callback",
+	.expected = "a callback name such as \"change_pte\"",
+	.kind = "a callback name",
+	.from_name = spte_mirror_callback_from_name,
+};
 
-static gboolean get_event(JsonObject *o, guint i, guint32 *out,
+static const struct coded_member event_member = {
+	.member = "event",
+	.expected = "an event name such as \"CLEAR\" or null",
+	.kind = "an event name",
+	.from_name = spte_mirror_event_from_name,
+	.nullable = TRUE,
+};
+
+static gboolean get_coded(JsonObject *o, guint i,
+			  const struct coded_member *c, guint32 *out,
 			  GError **error)
 {
-	JsonNode *n = json_object_get_member(o, "event");
-	int ev;
+	JsonNode *n = json_object_get_member(o, c->member);
+	int code;
 
-	if (n && JSON_NODE_HOLDS_NULL(n)) {
+	if (n && c->nullable && JSON_NODE_HOLDS_NULL(n)) {
 		*out = SPTE_EV_NONE;
 		return TRUE;
 	}
 	if (n && spte_json_is_int(n))
-		return get_u32(o, i, "event", out, error);
+		return get_u32(o, i, c->member, out, error);
 	if (!n || !spte_json_is_string(n))
-		return spte_json_member_error(error, "events", i, "event",
-				    "an event name such as \"CLEAR\" or null", n);
-	ev = spte_mirror_event_from_name(json_node_get_string(n));
-	if (ev < 0) {
+		return spte_json_member_error(error, "events", i, c->member,
+					      c->expected, n);
+	code = c->from_name(json_node_get_string(n));
+	if (code < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: 'event' \"%s\" is not an event name",
-			    i, json_node_get_string(n));
+			    "events[%u]: '%s' \"%s\" is not %s", i, c->member,
+			    json_node_get_string(n), c->kind);
 		return FALSE;
 	}
-	*out = ev;
+	*out = code;
 	return TRUE;
 }
 
@@ -268,8 +271,8 @@ static gboolean event_from_json(JsonNode *node, guint i,
 		memcpy(G_STRUCT_MEMBER_P(ev, u64_members[k].offset), &v,
 		       sizeof(v));
 	}
-	if (!get_callback(o, i, &ev->callback, error) ||
-	    !get_event(o, i, &ev->event, error) ||
+	if (!get_coded(o, i, &callback_member, &ev->callback, error) ||
+	    !get_coded(o, i, &event_member, &ev->event, error) ||
 	    !get_flags(o, i, &ev->flags, error) ||
 	    !get_int(o, i, "result", FALSE, &result, error))
 		return FALSE;
