@@ -170,12 +170,12 @@ GPtrArray *lab_qemu_argv(const struct lab_opts *opts,
 	}
 	/* appended to: the log starts with spte lab's own lines (lab_cmd.c) */
 	add(argv, "-chardev");
-	addf(argv, "file,id=lab_klog,path=%s,append=on", klog_esc);
+	addf(argv, "file,id=lab-klog,path=%s,append=on", klog_esc);
 	add(argv, "-serial");
-	add(argv, "chardev:lab_klog");
+	add(argv, "chardev:lab-klog");
 
 	add(argv, "-virtfs");
-	addf(argv, "local,path=%s,mount_tag=spte_ctl,security_model=none,id=lab_ctl",
+	addf(argv, "local,path=%s,mount_tag=spte_ctl,security_model=none,id=lab-ctl",
 	     ctl_esc);
 	add(argv, "-virtfs");
 	addf(argv, "local,path=%s,mount_tag=spte_work,security_model=none,id=lab-work",

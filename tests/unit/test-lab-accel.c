@@ -241,7 +241,7 @@ static void test_qemu_argv(void)
 
 	/* the kernel log chardev appends to the lines spte lab wrote first */
 	g_assert_cmpint(find_pair(tcg, "-chardev",
-				  "file,id=lab_klog,path=/tmp/ctl/kernel.log,append=on"), >, 0);
+				  "file,id=lab-klog,path=/tmp/ctl/kernel.log,append=on"), >, 0);
 
 	none = qemu_argv_for(LAB_ACCEL_AUTO, &error);
 	g_assert_null(none);
@@ -252,13 +252,13 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	for (gsize i = 0; i < G_N_ELEMENTS(choose_cases); i++) {
-		g_autofree char *path = g_strdup_printf("/lab_accel/choose/%s",
+		g_autofree char *path = g_strdup_printf("/lab-accel/choose/%s",
 							choose_cases[i].name);
 
 		g_test_add_data_func(path, &choose_cases[i], test_choose);
 	}
-	g_test_add_func("/lab_accel/parse", test_parse);
-	g_test_add_func("/lab_accel/probe", test_probe);
-	g_test_add_func("/lab_accel/qemu-argv", test_qemu_argv);
+	g_test_add_func("/lab-accel/parse", test_parse);
+	g_test_add_func("/lab-accel/probe", test_probe);
+	g_test_add_func("/lab-accel/qemu-argv", test_qemu_argv);
 	return g_test_run();
 }
