@@ -76,6 +76,8 @@ struct spte_verb {
 	spte_step_fn run;
 	/* a grammar of its own: parse step->words, the words after the verb */
 	gboolean (*parse)(struct spte_step *step, GError **error);
+	/* shows KVM's tracepoints: a scenario with it traces from the start */
+	gboolean traces_kvm;
 	const char *usage;		/* "fill GPA PAGES PATTERN" */
 	const char *help;
 };

@@ -129,11 +129,11 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 	}
 	s.sequence = sc->sequence;
 	s.stats = o->stats;
-	/* only the view shows KVM's tracepoints: trace only for it */
+	/* trace KVM only for a step that shows it (view) */
 	for (guint i = 0; i < sc->steps->len; i++) {
 		const struct spte_step *step = sc->steps->pdata[i];
 
-		if (g_str_equal(step->verb->name, "view"))
+		if (step->verb->traces_kvm)
 			spte_session_trace_kvm(&s);
 	}
 

@@ -31,6 +31,7 @@ static const struct spte_verb verbs[] = {
 		.where = SPTE_STEP_HOST,
 		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
 		.run = step_view,
+		.traces_kvm = TRUE,
 		.usage = "view GPA PAGES",
 		.help = "primary PTEs, mirror leaves and KVM's own MMU side by "
 			"side",
