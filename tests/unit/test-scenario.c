@@ -2,7 +2,7 @@
 /* Scenario files: the built-ins parse, and a bad file says where and why. */
 #include <glib/gstdio.h>
 
-#include "exec_script.h"
+#include "language.h"
 #include "requires.h"
 #include "scenario_file.h"
 #include "spte-test.h"
@@ -35,8 +35,8 @@ static void test_builtins(void)
 			for (guint k = 0; k < sc->steps->len; k++) {
 				const struct spte_step *s = sc->steps->pdata[k];
 
-				verify |= g_str_equal(s->verb, "verify");
-				audit |= g_str_equal(s->verb, "audit");
+				verify |= g_str_equal(s->verb->name, "verify");
+				audit |= g_str_equal(s->verb->name, "audit");
 			}
 			g_assert_true(verify && audit);
 		}
@@ -84,7 +84,7 @@ static void test_good(void)
 	s = sc->steps->pdata[0];
 	g_assert_cmpuint(s->index, ==, 12);	/* the line number */
 	s = sc->steps->pdata[2];
-	g_assert_cmpstr(s->verb, ==, "expect");
+	g_assert_cmpstr(s->verb->name, ==, "expect");
 	g_assert_cmpstr(s->name, ==, "mirror");
 	g_assert_cmpuint(s->pages, ==, 16);
 	g_assert_cmpstr(s->words[2], ==, "!young");
