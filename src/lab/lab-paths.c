@@ -76,12 +76,11 @@ static gboolean dir_is_under(const char *dir, const char *top)
 
 /*
  * Where to look, by where the running binary is, so that the lab a
- * binary boots is made of the parts it came with: a binary in the build
- * tree takes the source tree's scripts and the build tree's agent and
- * modules; an installed one (spte in the bindir, spte-lab in the
- * libexecdir, under the prefix or under a DESTDIR) the copies installed
- * beside it; one anywhere else the installed copies, then the build
- * tree's.
+ * binary boots is made of the parts it came with: an installed one (spte
+ * in the bindir, spte-lab in the libexecdir, under the prefix or under a
+ * DESTDIR) takes the copies installed beside it; one in the build tree
+ * the source tree's scripts and the build tree's agent and modules; one
+ * anywhere else the installed copies, then the build tree's.
  */
 static void lab_trees_find(struct lab_trees *t)
 {
@@ -92,10 +91,7 @@ static void lab_trees_find(struct lab_trees *t)
 	const char *installed[] = { SPTE_LAB_BINDIR, SPTE_LAB_PKGLIBEXECDIR };
 
 	t->n = 0;
-	if (dir && build && dir_is_under(dir, build)) {
-		add_build_tree(t);
-		return;
-	}
+	/* first: a DESTDIR may lie anywhere, the build tree included */
 	for (guint i = 0; dir && i < G_N_ELEMENTS(installed); i++) {
 		if (*installed[i] && g_str_has_suffix(dir, installed[i])) {
 			g_autofree char *root = g_strndup(dir,
@@ -104,6 +100,10 @@ static void lab_trees_find(struct lab_trees *t)
 			add_install(t, root);
 			return;
 		}
+	}
+	if (dir && build && dir_is_under(dir, build)) {
+		add_build_tree(t);
+		return;
 	}
 	add_install(t, "");
 	add_build_tree(t);
