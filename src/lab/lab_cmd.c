@@ -251,6 +251,8 @@ static gboolean lab_payload(struct lab_opts *o, const struct lab_kernel *k,
 		g_ptr_array_add(files, g_strdup(o->files->pdata[i]));
 	if (!lab_check_modules(files, k->kver, error))
 		return FALSE;
+	for (guint i = 0; o->verbose && i < files->len; i++)
+		g_printerr("spte lab: payload %s\n", (char *)files->pdata[i]);
 	g_ptr_array_unref(o->files);
 	o->files = g_steal_pointer(&files);
 	return TRUE;
@@ -297,6 +299,8 @@ int spte_cmd_lab(int argc, char **argv)
 	if (opts.verbose)
 		g_printerr("spte lab: accel %s (%s)\n", lab_accel_name(opts.accel),
 			   accel_why);
+	if (opts.verbose && script_dir)
+		g_printerr("spte lab: scripts %s\n", script_dir);
 
 	if (!script_dir ||
 	    !lab_kernel_fetch(script_dir, opts.kernel, &kernel, &error) ||

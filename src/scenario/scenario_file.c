@@ -318,36 +318,22 @@ struct spte_scenario *spte_scenario_load(const char *name_or_file,
 	return spte_scenario_parse(text, name_or_file, base, error);
 }
 
-/* In the order a newcomer should read them: the list is the tour. */
-static const char *const builtin_order[] = {
-	"ksm-merge", "ksm-cow", "thp-collapse", "khugepaged-young",
-	"thp-split", "mprotect", "migrate", "uffd-wp", "balloon", "fork-cow",
-	"reclaim-swap", "mglru-aging", "damon", "exit",
-};
-
+/*
+ * scenarios/list, compiled in beside the files it names: one name a line,
+ * in the order a newcomer should read them (the list is the tour).
+ */
 GStrv spte_scenario_builtin_names(void)
 {
-	g_auto(GStrv) files = g_resource_enumerate_children(
-		spte_scenarios_get_resource(), RESOURCE_DIR,
+	g_autoptr(GBytes) list = g_resource_lookup_data(
+		spte_scenarios_get_resource(), RESOURCE_DIR "list",
 		G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	g_autofree char *text = list ? g_strndup(g_bytes_get_data(list, NULL),
+						 g_bytes_get_size(list)) : NULL;
+	g_auto(GStrv) lines = g_strsplit(text ? text : "", "\n", -1);
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-	g_autoptr(GPtrArray) rest = g_ptr_array_new_with_free_func(g_free);
 
-	for (guint i = 0; i < G_N_ELEMENTS(builtin_order); i++) {
-		g_autofree char *f = g_strconcat(builtin_order[i], ".scenario",
-						 NULL);
-
-		if (files && g_strv_contains((const char *const *)files, f))
-			g_strv_builder_add(b, builtin_order[i]);
-	}
-	for (guint i = 0; files && files[i]; i++) {
-		g_autofree char *name = g_strndup(files[i],
-				strlen(files[i]) - strlen(".scenario"));
-
-		if (!g_strv_contains(builtin_order, name))
-			g_ptr_array_add(rest, g_steal_pointer(&name));
-	}
-	for (guint i = 0; i < rest->len; i++)
-		g_strv_builder_add(b, rest->pdata[i]);
+	for (guint i = 0; lines[i]; i++)
+		if (*lines[i])
+			g_strv_builder_add(b, lines[i]);
 	return g_strv_builder_end(b);
 }
