@@ -28,6 +28,7 @@
 #include "agent_client.h"
 #include "event_reader.h"
 #include "knobs.h"
+#include "language.h"
 #include "session.h"
 
 #define KSM "/sys/kernel/mm/ksm/"
@@ -75,7 +76,7 @@ static void step(struct spte_session *s, const char *text)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(spte_step) st = spte_step_parse(text, 1, &error);
 
-	if (!st || !spte_step_runner(st)(s, st, line, &error))
+	if (!st || !st->verb->run(s, st, line, &error))
 		die("step '%s': %s", text, error->message);
 	if (!g_str_has_prefix(line->str, "ok"))
 		die("step '%s': %s", text, line->str);

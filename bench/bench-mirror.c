@@ -31,8 +31,8 @@
 #include <glib.h>
 
 #include "agent_client.h"
-#include "cli.h"
-#include "mirror/spte_mirror.h"
+#include "agent_path.h"
+#include "spte_mirror.h"
 #include "vcpu.h"
 #include "vm.h"
 

@@ -7,9 +7,10 @@
 #   DEST/spte_mirror-VERSION/include/  uapi/linux/spte_mirror.h, spte/ept.h
 # host/Kbuild finds the two shared headers at $(src)/../include, so the
 # module builds from there with "make -C KDIR M=.../host", as dkms.conf
-# runs it; kbuild.sh (meson) builds the same tree.  VERSION is dkms.conf's
-# PACKAGE_VERSION, and the directory name is the one DKMS wants under its
-# source tree: `dkms install DIR` copies DIR to /usr/src and builds it.
+# runs it; kbuild.sh (meson) builds the same tree, and meson install
+# installs it into PREFIX/src.  VERSION is dkms.conf's PACKAGE_VERSION, and
+# the directory name is the one DKMS wants under its source tree
+# (/usr/src); `dkms add DIR` copies a tree from elsewhere there.
 # An existing DEST/spte_mirror-VERSION is replaced, so that a file removed
 # from host/ does not linger in it.
 set -eu

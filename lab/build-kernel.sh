@@ -16,12 +16,12 @@
 set -eu
 
 prog=build-kernel.sh
-die() { echo "$prog: $*" >&2; exit 1; }
-say() { [ -n "${SPTE_LAB_QUIET:-}" ] || echo "$prog: $*" >&2; }
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab/common.sh
+. "$here/common.sh"
 
 [ $# -eq 3 ] || die "usage: $prog SOURCE-PACKAGE FRAGMENT ROOT"
 src_pkg=$1
-here=$(cd "$(dirname "$0")" && pwd)
 fragment=$here/$2
 root=$3
 [ -r "$fragment" ] || die "$fragment missing"
@@ -35,19 +35,14 @@ if [ "$(cut -d' ' -f2 "$root/.spte-lab-ready" 2>/dev/null)" = "$tag" ]; then
 fi
 rm -f "$root/.spte-lab-ready"
 
+# The source package is what puts the tarball there; the tools are what
+# a kernel build needs beyond a compiler.
 tarball=/usr/src/$src_pkg.tar.xz
-if [ ! -r "$tarball" ]; then
-	say "installing $src_pkg"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "$src_pkg" bc bison flex libelf-dev \
-		libssl-dev >&2 || die "apt-get install $src_pkg failed"
-fi
-for tool in bc bison flex; do
-	command -v $tool >/dev/null 2>&1 ||
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends bc bison flex libelf-dev \
-			libssl-dev >&2 || die "cannot install the kernel build tools"
-done
+pkgs="bc bison flex libelf-dev libssl-dev"
+[ -r "$tarball" ] || pkgs="$src_pkg $pkgs"
+# shellcheck disable=SC2086 # the package list is words
+apt_install $pkgs
+[ -r "$tarball" ] || die "$src_pkg is installed but $tarball is missing"
 
 tree=$root/build
 if [ ! -f "$tree/Makefile" ]; then

@@ -34,11 +34,9 @@
 set -eu
 
 prog=fetch-kernel.sh
-die() { echo "$prog: $*" >&2; exit 1; }
-say() { [ -n "${SPTE_LAB_QUIET:-}" ] || echo "$prog: $*" >&2; }
-
-cache=${SPTE_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spte-lab}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab/common.sh
+. "$here/common.sh"
 kernels=$here/kernels
 [ -r "$kernels" ] || die "$kernels missing"
 
@@ -54,7 +52,7 @@ while [ $# -gt 0 ]; do
 	--list-on-demand) kernel_lines | awk '$2 != "deb" { print $1 }'; exit 0 ;;
 	--headers-only) headers_only=1; shift ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '2,/^set -eu/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) usage; exit 0 ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
 	esac
@@ -74,45 +72,6 @@ esac
 
 mkdir -p "$cache" || die "cannot create cache dir $cache"
 envfile=$cache/kernel-$name.env
-
-# apt-get as non-root would fail halfway with a confusing message.
-as_root() {
-	if [ "$(id -u)" = 0 ]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		die "need root to run: $*"
-	fi
-}
-
-apt_updated=
-apt_update_once() {
-	[ -n "$apt_updated" ] && return 0
-	say "running apt-get update"
-	as_root apt-get update -qq >&2 || die "apt-get update failed"
-	apt_updated=1
-}
-
-# apt_install PKG...: install packages that are not installed yet.
-apt_install() {
-	missing=
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'install ok installed' || missing="$missing $p"
-	done
-	[ -z "$missing" ] && return 0
-	say "installing$missing"
-	# shellcheck disable=SC2086 # word splitting of the package list is wanted
-	if ! as_root env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $missing >&2; then
-		apt_update_once
-		# shellcheck disable=SC2086
-		as_root env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $missing >&2 ||
-			die "apt-get install$missing failed"
-	fi
-}
 
 # Host tools the lab needs; cheap to check on every run.
 need_tools() {

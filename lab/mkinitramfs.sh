@@ -21,11 +21,9 @@
 set -eu
 
 prog=mkinitramfs.sh
-die() { echo "$prog: $*" >&2; exit 1; }
-say() { [ -n "${SPTE_LAB_QUIET:-}" ] || echo "$prog: $*" >&2; }
-
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${SPTE_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spte-lab}
+# shellcheck source=lab/common.sh
+. "$here/common.sh"
 name=
 busybox=${SPTE_LAB_BUSYBOX:-/bin/busybox}
 init=$here/init
@@ -43,7 +41,7 @@ while [ $# -gt 0 ]; do
 	    name=$2; shift 2 ;;
 	-k) [ $# -ge 2 ] || die "-k needs a module name"
 	    kmods="$kmods $2"; shift 2 ;;
-	-h|--help) sed -n '2,/^set -eu/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;

@@ -6,7 +6,9 @@
  */
 #include <string.h>
 
-#include "inspect/dump_diff.h"
+#include "dump_diff.h"
+#include "flag_names.h"
+#include "json_member.h"
 
 #define PAGE_SHIFT_4K	12
 #define AD_BITS		(SPTE_EPT_A | SPTE_EPT_D)
@@ -524,12 +526,6 @@ void spte_dump_diff_format(const struct spte_dump_diff *d, GString *out)
 
 /* ---- JSON ---- */
 
-static void add_int(JsonBuilder *b, const char *name, guint64 v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, (gint64)v);
-}
-
 static void side_to_json(JsonBuilder *b, const char *name,
 			 const struct spte_diff_side *s)
 {
@@ -542,51 +538,46 @@ static void side_to_json(JsonBuilder *b, const char *name,
 	}
 	prot_str(s->prot, prot);
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "level");
-	json_builder_add_string_value(b, level_name(s->level));
-	json_builder_set_member_name(b, "prot");
-	json_builder_add_string_value(b, prot);
-	add_int(b, "leaves", s->leaves);
-	add_int(b, "pfn_first", s->pfn_first);
-	add_int(b, "pfn_last", s->pfn_last);
-	add_int(b, "distinct_pfns", s->distinct_pfns);
-	json_builder_set_member_name(b, "contiguous");
-	json_builder_add_boolean_value(b, s->contiguous);
-	add_int(b, "shared", s->shared);
-	add_int(b, "accessed", s->accessed);
-	add_int(b, "dirty", s->dirty);
+	spte_json_add_string(b, "level", level_name(s->level));
+	spte_json_add_string(b, "prot", prot);
+	spte_json_add_int(b, "leaves", s->leaves);
+	spte_json_add_int(b, "pfn_first", s->pfn_first);
+	spte_json_add_int(b, "pfn_last", s->pfn_last);
+	spte_json_add_int(b, "distinct_pfns", s->distinct_pfns);
+	spte_json_add_bool(b, "contiguous", s->contiguous);
+	spte_json_add_int(b, "shared", s->shared);
+	spte_json_add_int(b, "accessed", s->accessed);
+	spte_json_add_int(b, "dirty", s->dirty);
 	json_builder_end_object(b);
 }
 
 JsonNode *spte_dump_diff_to_json(const struct spte_dump_diff *d)
 {
-	static const struct {
-		guint32 bit;
-		const char *name;
-	} changes[] = {
+	static const struct spte_flag_name changes[] = {
 		{ SPTE_DIFF_ADDED, "added" },
 		{ SPTE_DIFF_REMOVED, "removed" },
 		{ SPTE_DIFF_PFN, "pfn" },
 		{ SPTE_DIFF_PERM, "perm" },
 		{ SPTE_DIFF_LEVEL, "level" },
 		{ SPTE_DIFF_AD, "ad" },
+		{ 0, NULL },
 	};
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	int digits = gpa_digits(d);
 
 	json_builder_begin_object(b);
-	add_int(b, "pages_before", d->pages_before);
-	add_int(b, "pages_after", d->pages_after);
+	spte_json_add_int(b, "pages_before", d->pages_before);
+	spte_json_add_int(b, "pages_after", d->pages_after);
 	json_builder_set_member_name(b, "counts");
 	json_builder_begin_object(b);
-	add_int(b, "added", d->added);
-	add_int(b, "removed", d->removed);
-	add_int(b, "changed", d->changed);
-	add_int(b, "pfn_changed", d->pfn_changed);
-	add_int(b, "perm_changed", d->perm_changed);
-	add_int(b, "level_changed", d->level_changed);
-	add_int(b, "ad_changed", d->ad_changed);
-	add_int(b, "unchanged", d->unchanged);
+	spte_json_add_int(b, "added", d->added);
+	spte_json_add_int(b, "removed", d->removed);
+	spte_json_add_int(b, "changed", d->changed);
+	spte_json_add_int(b, "pfn_changed", d->pfn_changed);
+	spte_json_add_int(b, "perm_changed", d->perm_changed);
+	spte_json_add_int(b, "level_changed", d->level_changed);
+	spte_json_add_int(b, "ad_changed", d->ad_changed);
+	spte_json_add_int(b, "unchanged", d->unchanged);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "runs");
 	json_builder_begin_array(b);
@@ -596,23 +587,19 @@ JsonNode *spte_dump_diff_to_json(const struct spte_dump_diff *d)
 		g_autoptr(GString) text = g_string_new(NULL);
 
 		json_builder_begin_object(b);
-		add_int(b, "gpa_start", r->gpa);
-		add_int(b, "gpa_end", r->gpa + (r->pages << PAGE_SHIFT_4K) - 1);
-		add_int(b, "pages", r->pages);
+		spte_json_add_int(b, "gpa_start", r->gpa);
+		spte_json_add_int(b, "gpa_end", r->gpa + (r->pages << PAGE_SHIFT_4K) - 1);
+		spte_json_add_int(b, "pages", r->pages);
 		json_builder_set_member_name(b, "changes");
 		json_builder_begin_array(b);
-		for (guint k = 0; k < G_N_ELEMENTS(changes); k++)
-			if (r->changes & changes[k].bit)
-				json_builder_add_string_value(b, changes[k].name);
+		spte_flag_names_add_json(changes, r->changes, b);
 		json_builder_end_array(b);
-		json_builder_set_member_name(b, "pattern");
-		json_builder_add_string_value(b,
-				spte_diff_pattern_name(r->pattern));
+		spte_json_add_string(b, "pattern",
+				     spte_diff_pattern_name(r->pattern));
 		side_to_json(b, "before", &r->before);
 		side_to_json(b, "after", &r->after);
 		spte_diff_run_format(r, digits, text);
-		json_builder_set_member_name(b, "text");
-		json_builder_add_string_value(b, text->str);
+		spte_json_add_string(b, "text", text->str);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

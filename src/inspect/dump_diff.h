@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 /*
  * A dump seen page by page: one entry per 4K guest page a leaf maps (a 2M

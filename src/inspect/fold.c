@@ -5,7 +5,8 @@
  */
 #include <string.h>
 
-#include "inspect/fold.h"
+#include "fold.h"
+#include "json_member.h"
 
 #define P_MAX	SPTE_FOLD_MAX_PERIOD
 
@@ -211,21 +212,14 @@ JsonNode *spte_row_to_json(const struct spte_row *r)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "kind");
-	json_builder_add_string_value(b, row_kinds[r->kind]);
-	json_builder_set_member_name(b, "seq");
-	json_builder_add_string_value(b, r->seq);
-	json_builder_set_member_name(b, "text");
-	json_builder_add_string_value(b, r->text);
+	spte_json_add_string(b, "kind", row_kinds[r->kind]);
+	spte_json_add_string(b, "seq", r->seq);
+	spte_json_add_string(b, "text", r->text);
 	if (r->kind == SPTE_ROW_RUN || r->kind == SPTE_ROW_FOLD) {
-		json_builder_set_member_name(b, "count");
-		json_builder_add_int_value(b, r->count);
-		json_builder_set_member_name(b, "period");
-		json_builder_add_int_value(b, r->period);
-		json_builder_set_member_name(b, "first");
-		json_builder_add_int_value(b, (gint64)r->first_addr);
-		json_builder_set_member_name(b, "step");
-		json_builder_add_int_value(b, r->stride);
+		spte_json_add_int(b, "count", r->count);
+		spte_json_add_int(b, "period", r->period);
+		spte_json_add_int(b, "first", (gint64)r->first_addr);
+		spte_json_add_int(b, "step", r->stride);
 	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);

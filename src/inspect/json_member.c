@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * json_member.c - strict reading of report members; see json_member.h.
+ * json_member.c - writing report members, and reading them back strictly;
+ * see json_member.h.
  */
-#include "inspect/json_member.h"
+#include "json_member.h"
 #include "spte_error.h"
 
 const char *spte_json_node_kind(JsonNode *n)
@@ -95,4 +96,35 @@ const char *spte_json_string_or_null(JsonObject *o, const char *member)
 	JsonNode *n = json_object_get_member(o, member);
 
 	return n && spte_json_is_string(n) ? json_node_get_string(n) : NULL;
+}
+
+void spte_json_add_int(JsonBuilder *b, const char *member, gint64 v)
+{
+	json_builder_set_member_name(b, member);
+	json_builder_add_int_value(b, v);
+}
+
+void spte_json_add_u64_or_null(JsonBuilder *b, const char *member,
+			       guint64 v)
+{
+	json_builder_set_member_name(b, member);
+	if (v == G_MAXUINT64)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_int_value(b, (gint64)v);
+}
+
+void spte_json_add_string(JsonBuilder *b, const char *member, const char *v)
+{
+	json_builder_set_member_name(b, member);
+	if (v)
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+void spte_json_add_bool(JsonBuilder *b, const char *member, gboolean v)
+{
+	json_builder_set_member_name(b, member);
+	json_builder_add_boolean_value(b, v);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * json_member.h - reading the members of a report's records (events,
- * kvm_trace), strictly: a member that is missing or of the wrong kind is an
- * error naming the array, the record's index, the member, what was expected
- * and what was there ("events[3]: 'gpa_start' must be an integer or null,
- * not a string").
+ * json_member.h - the members of a report's records (events, kvm_trace,
+ * dumps, diffs), written and read back.  Reading is strict: a member that
+ * is missing or of the wrong kind is an error naming the array, the
+ * record's index, the member, what was expected and what was there
+ * ("events[3]: 'gpa_start' must be an integer or null, not a string").
  */
 #ifndef SPTE_INSPECT_JSON_MEMBER_H
 #define SPTE_INSPECT_JSON_MEMBER_H
@@ -41,5 +41,14 @@ gboolean spte_json_member_string(JsonObject *o, const char *array, guint i,
 
 /* A string member, or NULL if it is missing or no string: for headers. */
 const char *spte_json_string_or_null(JsonObject *o, const char *member);
+
+/* "@member": @v, in the object @b is building. */
+void spte_json_add_int(JsonBuilder *b, const char *member, gint64 v);
+/* "@member": @v, or null for G_MAXUINT64 (SPTE_MIRROR_NONE, no GPA). */
+void spte_json_add_u64_or_null(JsonBuilder *b, const char *member,
+			       guint64 v);
+/* "@member": @v, or null for NULL. */
+void spte_json_add_string(JsonBuilder *b, const char *member, const char *v);
+void spte_json_add_bool(JsonBuilder *b, const char *member, gboolean v);
 
 #endif

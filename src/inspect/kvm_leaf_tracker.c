@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "inspect/kvm_leaf_tracker.h"
+#include "kvm_leaf_tracker.h"
 #include "knobs.h"
 #include "spte_error.h"
 

@@ -33,8 +33,8 @@
 
 #include <glib.h>
 
-#include "inspect/kvm_leaves.h"
-#include "inspect/kvm_stats.h"
+#include "kvm_leaves.h"
+#include "kvm_stats.h"
 
 struct spte_kvm_leaf_tracker;
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect/fold.h"
-#include "inspect/kvm_leaves.h"
+#include "fold.h"
+#include "kvm_leaves.h"
 #include "spte/ept.h"
 
 #define BIT64(n)	((guint64)1 << (n))

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "inspect/kvm_stats.h"
+#include "kvm_stats.h"
 #include "spte_error.h"
 
 /* Far above any kernel's count; only guards against a garbage header. */

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "inspect/fold.h"
-#include "inspect/json_member.h"
-#include "inspect/kvm_trace.h"
+#include "fold.h"
+#include "json_member.h"
+#include "kvm_trace.h"
 #include "spte_error.h"
 
 static const char *const tracefs_roots[] = {
@@ -332,15 +332,6 @@ static gboolean has_gpa(const struct spte_kvm_trace_rec *r)
 
 /* ---- JSON ---- */
 
-static void add_u64_or_null(JsonBuilder *b, const char *name, guint64 v)
-{
-	json_builder_set_member_name(b, name);
-	if (v == SPTE_KVM_TRACE_NO_GPA)
-		json_builder_add_null_value(b);
-	else
-		json_builder_add_int_value(b, (gint64)v);
-}
-
 JsonNode *spte_kvm_trace_to_json(GPtrArray *recs)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -350,20 +341,14 @@ JsonNode *spte_kvm_trace_to_json(GPtrArray *recs)
 		const struct spte_kvm_trace_rec *r = recs->pdata[i];
 
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "event");
-		json_builder_add_string_value(b, r->event);
-		json_builder_set_member_name(b, "comm");
-		json_builder_add_string_value(b, r->comm);
-		json_builder_set_member_name(b, "pid");
-		json_builder_add_int_value(b, r->pid);
-		json_builder_set_member_name(b, "ts_us");
-		json_builder_add_int_value(b, (gint64)r->ts_us);
-		json_builder_set_member_name(b, "hva_start");
-		json_builder_add_int_value(b, (gint64)r->hva_start);
-		json_builder_set_member_name(b, "hva_end");
-		json_builder_add_int_value(b, (gint64)r->hva_end);
-		add_u64_or_null(b, "gpa_start", r->gpa_start);
-		add_u64_or_null(b, "gpa_end", r->gpa_end);
+		spte_json_add_string(b, "event", r->event);
+		spte_json_add_string(b, "comm", r->comm);
+		spte_json_add_int(b, "pid", r->pid);
+		spte_json_add_int(b, "ts_us", (gint64)r->ts_us);
+		spte_json_add_int(b, "hva_start", (gint64)r->hva_start);
+		spte_json_add_int(b, "hva_end", (gint64)r->hva_end);
+		spte_json_add_u64_or_null(b, "gpa_start", r->gpa_start);
+		spte_json_add_u64_or_null(b, "gpa_end", r->gpa_end);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

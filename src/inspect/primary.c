@@ -6,7 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "inspect/primary.h"
+#include "flag_names.h"
+#include "primary.h"
 #include "spte_error.h"
 
 #define PAGE_SHIFT	12
@@ -36,10 +37,7 @@
 			 SPTE_PRIMARY_HUGE | SPTE_PRIMARY_REFERENCED | \
 			 SPTE_PRIMARY_IDLE | SPTE_PRIMARY_KPF_VALID)
 
-static const struct {
-	guint32 flag;
-	const char *name;
-} flag_names[] = {
+static const struct spte_flag_name flag_names[] = {
 	/* the order in which spte_primary_format() lists them */
 	{ SPTE_PRIMARY_SWAPPED, "swap" },
 	{ SPTE_PRIMARY_FILE, "file" },
@@ -53,17 +51,14 @@ static const struct {
 	{ SPTE_PRIMARY_SOFT_DIRTY, "sd" },
 	{ SPTE_PRIMARY_REFERENCED, "ref" },
 	{ SPTE_PRIMARY_IDLE, "idle" },
+	{ 0, NULL },
 };
 
 const char *spte_primary_flag_name(guint32 flag)
 {
 	if (flag == SPTE_PRIMARY_PRESENT)
 		return "P";
-	for (guint i = 0; i < G_N_ELEMENTS(flag_names); i++) {
-		if (flag_names[i].flag == flag)
-			return flag_names[i].name;
-	}
-	return NULL;
+	return spte_flag_name(flag_names, flag);
 }
 
 char *spte_primary_format(const struct spte_primary_page *p)
@@ -72,13 +67,7 @@ char *spte_primary_format(const struct spte_primary_page *p)
 
 	if (p->flags & SPTE_PRIMARY_PRESENT)
 		g_string_append(s, "P");
-	for (guint i = 0; i < G_N_ELEMENTS(flag_names); i++) {
-		if (!(p->flags & flag_names[i].flag))
-			continue;
-		if (s->len)
-			g_string_append_c(s, ' ');
-		g_string_append(s, flag_names[i].name);
-	}
+	spte_flag_names_append(flag_names, p->flags, " ", s);
 	if (p->node >= 0)
 		g_string_append_printf(s, "%snode%d", s->len ? " " : "",
 				       p->node);

@@ -6,8 +6,8 @@
  */
 #include <string.h>
 
-#include "inspect/dump_diff.h"
-#include "inspect/svg.h"
+#include "dump_diff.h"
+#include "svg.h"
 #include "spte_error.h"
 
 #define COLS		64

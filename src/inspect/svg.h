@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 /* Above this many 4K pages a cell stands for a 2M region. */
 #define SPTE_SVG_MAX_PAGE_CELLS		65536

@@ -5,65 +5,52 @@
  */
 #include <string.h>
 
-#include "inspect/json_member.h"
-#include "inspect/timeline.h"
+#include "flag_names.h"
+#include "json_member.h"
+#include "timeline.h"
 #include "spte_error.h"
 
-static const struct {
-	guint32 bit;
-	const char *name;
-} event_flags[] = {
+static const struct spte_flag_name event_flags[] = {
 	{ SPTE_EVF_BLOCKABLE, "blockable" },
 	{ SPTE_EVF_IN_SLOT, "in_slot" },
 	{ SPTE_EVF_SKIPPED, "skipped" },
+	{ 0, NULL },
 };
 
 /* Event codes that have a name, SPTE_EV_NONE aside. */
 #define EV_NAMED_MAX	SPTE_EV_EXCLUSIVE
 
-int spte_callback_from_name(const char *name)
+static char *names_joined(const char *(*name)(uint32_t), uint32_t end,
+			  const char *sep)
 {
-	for (guint cb = 0; cb < SPTE_CB_NR; cb++) {
-		const char *n = spte_mirror_callback_name(cb);
+	GString *out = g_string_new(NULL);
 
-		if (strcmp(n, "unknown") && !strcmp(n, name))
-			return cb;
-	}
-	return -1;
+	for (uint32_t code = 0; code < end; code++)
+		if (strcmp(name(code), "unknown"))
+			g_string_append_printf(out, "%s%s", out->len ? sep : "",
+					       name(code));
+	return g_string_free(out, FALSE);
 }
 
-int spte_event_from_name(const char *name)
+char *spte_callback_names(const char *sep)
 {
-	for (guint ev = 0; ev <= EV_NAMED_MAX; ev++)
-		if (!strcmp(spte_mirror_event_name(ev), name))
-			return ev;
-	return -1;
+	return names_joined(spte_mirror_callback_name, SPTE_CB_DROPPED, sep);
 }
 
-static void add_u64(JsonBuilder *b, const char *name, guint64 v)
+char *spte_event_names(const char *sep)
 {
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, (gint64)v);
-}
-
-static void add_u64_or_null(JsonBuilder *b, const char *name, guint64 v)
-{
-	json_builder_set_member_name(b, name);
-	if (v == SPTE_MIRROR_NONE)
-		json_builder_add_null_value(b);
-	else
-		json_builder_add_int_value(b, (gint64)v);
+	return names_joined(spte_mirror_event_name, SPTE_EV_NONE, sep);
 }
 
 static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 {
-	guint32 rest = ev->flags;
+	guint32 rest;
 
 	json_builder_begin_object(b);
-	add_u64(b, "seq", ev->seq);
-	add_u64(b, "time_ns", ev->time_ns);
+	spte_json_add_int(b, "seq", ev->seq);
+	spte_json_add_int(b, "time_ns", ev->time_ns);
 	json_builder_set_member_name(b, "callback");
-	if (spte_callback_from_name(spte_mirror_callback_name(ev->callback)) ==
+	if (spte_mirror_callback_from_name(spte_mirror_callback_name(ev->callback)) ==
 	    (int)ev->callback)
 		json_builder_add_string_value(b,
 				spte_mirror_callback_name(ev->callback));
@@ -79,12 +66,7 @@ static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 		json_builder_add_int_value(b, ev->event);
 	json_builder_set_member_name(b, "flags");
 	json_builder_begin_array(b);
-	for (guint i = 0; i < G_N_ELEMENTS(event_flags); i++) {
-		if (ev->flags & event_flags[i].bit) {
-			json_builder_add_string_value(b, event_flags[i].name);
-			rest &= ~event_flags[i].bit;
-		}
-	}
+	rest = spte_flag_names_add_json(event_flags, ev->flags, b);
 	for (guint bit = 0; bit < 32; bit++) {
 		if (rest & (1U << bit)) {
 			g_autofree char *name = g_strdup_printf("bit%u", bit);
@@ -93,15 +75,14 @@ static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 		}
 	}
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "result");
-	json_builder_add_int_value(b, ev->result);
-	add_u64(b, "hva_start", ev->hva_start);
-	add_u64(b, "hva_end", ev->hva_end);
-	add_u64_or_null(b, "gpa_start", ev->gpa_start);
-	add_u64_or_null(b, "gpa_end", ev->gpa_end);
-	add_u64_or_null(b, "old_pfn", ev->old_pfn);
-	add_u64_or_null(b, "new_pfn", ev->new_pfn);
-	add_u64(b, "leaves", ev->leaves);
+	spte_json_add_int(b, "result", ev->result);
+	spte_json_add_int(b, "hva_start", ev->hva_start);
+	spte_json_add_int(b, "hva_end", ev->hva_end);
+	spte_json_add_u64_or_null(b, "gpa_start", ev->gpa_start);
+	spte_json_add_u64_or_null(b, "gpa_end", ev->gpa_end);
+	spte_json_add_u64_or_null(b, "old_pfn", ev->old_pfn);
+	spte_json_add_u64_or_null(b, "new_pfn", ev->new_pfn);
+	spte_json_add_int(b, "leaves", ev->leaves);
 	json_builder_end_object(b);
 }
 
@@ -151,51 +132,54 @@ static gboolean get_u32(JsonObject *o, guint i, const char *member,
 	return TRUE;
 }
 
-static gboolean get_callback(JsonObject *o, guint i, guint32 *out,
-			     GError **error)
-{
-	JsonNode *n = json_object_get_member(o, "callback");
-	int cb;
+/* A member that holds a code by its name (or its number). */
+struct coded_member {
+	const char *member;
+	const char *expected;	/* for a member of the wrong kind */
+	const char *kind;	/* for a name that is none */
+	int (*from_name)(const char *name);
+	gboolean nullable;	/* null reads as SPTE_EV_NONE */
+};
 
-	if (n && spte_json_is_int(n))
-		return get_u32(o, i, "callback", out, error);
-	if (!n || !spte_json_is_string(n))
-		return spte_json_member_error(error, "events", i, "callback",
-				    "a callback name such as \"change_pte\"", n);
-	cb = spte_callback_from_name(json_node_get_string(n));
-	if (cb < 0) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: 'callback' \"%s\" is not a callback "
-			    "name", i, json_node_get_string(n));
-		return FALSE;
-	}
-	*out = cb;
-	return TRUE;
-}
+static const struct coded_member callback_member = {
+	.member = "callback",
+	.expected = "a callback name such as \"change_pte\"",
+	.kind = "a callback name",
+	.from_name = spte_mirror_callback_from_name,
+};
 
-static gboolean get_event(JsonObject *o, guint i, guint32 *out,
+static const struct coded_member event_member = {
+	.member = "event",
+	.expected = "an event name such as \"CLEAR\" or null",
+	.kind = "an event name",
+	.from_name = spte_mirror_event_from_name,
+	.nullable = TRUE,
+};
+
+static gboolean get_coded(JsonObject *o, guint i,
+			  const struct coded_member *c, guint32 *out,
 			  GError **error)
 {
-	JsonNode *n = json_object_get_member(o, "event");
-	int ev;
+	JsonNode *n = json_object_get_member(o, c->member);
+	int code;
 
-	if (n && JSON_NODE_HOLDS_NULL(n)) {
+	if (n && c->nullable && JSON_NODE_HOLDS_NULL(n)) {
 		*out = SPTE_EV_NONE;
 		return TRUE;
 	}
 	if (n && spte_json_is_int(n))
-		return get_u32(o, i, "event", out, error);
+		return get_u32(o, i, c->member, out, error);
 	if (!n || !spte_json_is_string(n))
-		return spte_json_member_error(error, "events", i, "event",
-				    "an event name such as \"CLEAR\" or null", n);
-	ev = spte_event_from_name(json_node_get_string(n));
-	if (ev < 0) {
+		return spte_json_member_error(error, "events", i, c->member,
+					      c->expected, n);
+	code = c->from_name(json_node_get_string(n));
+	if (code < 0) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: 'event' \"%s\" is not an event name",
-			    i, json_node_get_string(n));
+			    "events[%u]: '%s' \"%s\" is not %s", i, c->member,
+			    json_node_get_string(n), c->kind);
 		return FALSE;
 	}
-	*out = ev;
+	*out = code;
 	return TRUE;
 }
 
@@ -204,12 +188,9 @@ static gboolean flag_from_name(const char *name, guint32 *bit)
 	guint64 v;
 	char *end;
 
-	for (guint k = 0; k < G_N_ELEMENTS(event_flags); k++) {
-		if (!strcmp(name, event_flags[k].name)) {
-			*bit = event_flags[k].bit;
-			return TRUE;
-		}
-	}
+	*bit = spte_flag_bit(event_flags, name);
+	if (*bit)
+		return TRUE;
 	if (!g_str_has_prefix(name, "bit") || !g_ascii_isdigit(name[3]))
 		return FALSE;
 	v = g_ascii_strtoull(name + 3, &end, 10);
@@ -236,10 +217,12 @@ static gboolean get_flags(JsonObject *o, guint i, guint32 *out,
 
 		if (!spte_json_is_string(f) ||
 		    !flag_from_name(json_node_get_string(f), &bit)) {
+			g_autofree char *names =
+				spte_flag_names_list(event_flags);
+
 			g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-				    "events[%u]: 'flags'[%u] is not one of "
-				    "\"blockable\", \"in_slot\", \"skipped\"",
-				    i, k);
+				    "events[%u]: 'flags'[%u] is not one of %s",
+				    i, k, names);
 			return FALSE;
 		}
 		*out |= bit;
@@ -288,8 +271,8 @@ static gboolean event_from_json(JsonNode *node, guint i,
 		memcpy(G_STRUCT_MEMBER_P(ev, u64_members[k].offset), &v,
 		       sizeof(v));
 	}
-	if (!get_callback(o, i, &ev->callback, error) ||
-	    !get_event(o, i, &ev->event, error) ||
+	if (!get_coded(o, i, &callback_member, &ev->callback, error) ||
+	    !get_coded(o, i, &event_member, &ev->event, error) ||
 	    !get_flags(o, i, &ev->flags, error) ||
 	    !get_int(o, i, "result", FALSE, &result, error))
 		return FALSE;

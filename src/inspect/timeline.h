@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include "inspect/fold.h"
-#include "mirror/spte_mirror.h"
+#include "fold.h"
+#include "spte_mirror.h"
 
 /*
  * One event record as JSON:
@@ -30,10 +30,13 @@ JsonNode *spte_events_to_json(const struct spte_mirror_event *ev, guint n);
 gboolean spte_events_from_json(JsonNode *array, GArray **out,
 			       GError **error);
 
-/* SPTE_CB_* for a name such as "change_pte"; -1 if there is none. */
-int spte_callback_from_name(const char *name);
-/* SPTE_EV_* for a range event name ("CLEAR"), or -1 if unknown. */
-int spte_event_from_name(const char *name);
+/*
+ * Every callback's name (SPTE_CB_DROPPED's aside), or every range
+ * event's, joined by @sep: for messages.  The names and their codes are
+ * spte_mirror.h's (spte_mirror_callback_name(), ..._from_name()).
+ */
+char *spte_callback_names(const char *sep);
+char *spte_event_names(const char *sep);
 
 /*
  * Which records spte_timeline_format_filtered() prints.  Nesting and

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect/fold.h"
-#include "inspect/kvm_stats.h"
-#include "inspect/primary.h"
-#include "inspect/view3.h"
+#include "fold.h"
+#include "kvm_stats.h"
+#include "primary.h"
+#include "view3.h"
 
 #define PAGE_SHIFT	12
 #define PAGE_SIZE	((guint64)1 << PAGE_SHIFT)

@@ -26,8 +26,8 @@
 
 #include <glib.h>
 
-#include "inspect/kvm_trace.h"
-#include "mirror/spte_mirror.h"
+#include "kvm_trace.h"
+#include "spte_mirror.h"
 #include "vm.h"
 
 /*

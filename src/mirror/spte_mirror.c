@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Userspace client of /dev/spte_mirror; see spte_mirror.h. */
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -343,58 +343,79 @@ int spte_mirror_counters(struct spte_mirror *m,
 	return xioctl(m, SPTE_MIRROR_COUNTERS, out);
 }
 
+/*
+ * The callbacks' and range events' names: the one list the step parser,
+ * the timelines and the reports use (the module's tracepoint,
+ * host/spte_mirror_trace.h, prints the same; test-events checks it).
+ */
+struct code_name {
+	uint32_t code;
+	const char *name;
+};
+
+static const struct code_name callback_names[] = {
+	{ SPTE_CB_INVALIDATE_RANGE_START, "invalidate_range_start" },
+	{ SPTE_CB_INVALIDATE_RANGE_END, "invalidate_range_end" },
+	{ SPTE_CB_INVALIDATE_SECONDARY, "invalidate_secondary" },
+	{ SPTE_CB_CHANGE_PTE, "change_pte" },
+	{ SPTE_CB_CLEAR_FLUSH_YOUNG, "clear_flush_young" },
+	{ SPTE_CB_CLEAR_YOUNG, "clear_young" },
+	{ SPTE_CB_TEST_YOUNG, "test_young" },
+	{ SPTE_CB_RELEASE, "release" },
+	{ SPTE_CB_INTERVAL_INVALIDATE, "interval_invalidate" },
+	{ SPTE_CB_DROPPED, "DROPPED" },
+	{ 0, NULL },
+};
+
+static const struct code_name event_names[] = {
+	{ SPTE_EV_UNMAP, "UNMAP" },
+	{ SPTE_EV_CLEAR, "CLEAR" },
+	{ SPTE_EV_PROTECTION_VMA, "PROTECTION_VMA" },
+	{ SPTE_EV_PROTECTION_PAGE, "PROTECTION_PAGE" },
+	{ SPTE_EV_SOFT_DIRTY, "SOFT_DIRTY" },
+	{ SPTE_EV_RELEASE, "RELEASE" },
+	{ SPTE_EV_MIGRATE, "MIGRATE" },
+	{ SPTE_EV_EXCLUSIVE, "EXCLUSIVE" },
+	{ SPTE_EV_NONE, "-" },
+	{ 0, NULL },
+};
+
+static const char *name_of(const struct code_name *t, uint32_t code)
+{
+	for (; t->name; t++)
+		if (t->code == code)
+			return t->name;
+	return "unknown";
+}
+
+static int code_of(const struct code_name *t, const char *name)
+{
+	for (; t->name; t++)
+		if (!strcmp(t->name, name))
+			return (int)t->code;
+	return -1;
+}
+
 const char *spte_mirror_callback_name(uint32_t cb)
 {
-	switch (cb) {
-	case SPTE_CB_INVALIDATE_RANGE_START:
-		return "invalidate_range_start";
-	case SPTE_CB_INVALIDATE_RANGE_END:
-		return "invalidate_range_end";
-	case SPTE_CB_INVALIDATE_SECONDARY:
-		return "invalidate_secondary";
-	case SPTE_CB_CHANGE_PTE:
-		return "change_pte";
-	case SPTE_CB_CLEAR_FLUSH_YOUNG:
-		return "clear_flush_young";
-	case SPTE_CB_CLEAR_YOUNG:
-		return "clear_young";
-	case SPTE_CB_TEST_YOUNG:
-		return "test_young";
-	case SPTE_CB_RELEASE:
-		return "release";
-	case SPTE_CB_INTERVAL_INVALIDATE:
-		return "interval_invalidate";
-	case SPTE_CB_DROPPED:
-		return "DROPPED";
-	default:
-		return "unknown";
-	}
+	return name_of(callback_names, cb);
+}
+
+int spte_mirror_callback_from_name(const char *name)
+{
+	return code_of(callback_names, name);
 }
 
 const char *spte_mirror_event_name(uint32_t event)
 {
-	switch (event) {
-	case SPTE_EV_UNMAP:
-		return "UNMAP";
-	case SPTE_EV_CLEAR:
-		return "CLEAR";
-	case SPTE_EV_PROTECTION_VMA:
-		return "PROTECTION_VMA";
-	case SPTE_EV_PROTECTION_PAGE:
-		return "PROTECTION_PAGE";
-	case SPTE_EV_SOFT_DIRTY:
-		return "SOFT_DIRTY";
-	case SPTE_EV_RELEASE:
-		return "RELEASE";
-	case SPTE_EV_MIGRATE:
-		return "MIGRATE";
-	case SPTE_EV_EXCLUSIVE:
-		return "EXCLUSIVE";
-	case SPTE_EV_NONE:
-		return "-";
-	default:
-		return "unknown";
-	}
+	return name_of(event_names, event);
+}
+
+int spte_mirror_event_from_name(const char *name)
+{
+	int ev = code_of(event_names, name);
+
+	return ev == SPTE_EV_NONE ? -1 : ev;
 }
 
 const char *spte_mirror_audit_kind_name(uint32_t kind)

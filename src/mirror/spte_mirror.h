@@ -75,6 +75,9 @@ int spte_mirror_counters(struct spte_mirror *m,
 /* decoding */
 const char *spte_mirror_callback_name(uint32_t cb);
 const char *spte_mirror_event_name(uint32_t event);
+/* The SPTE_CB_* (or SPTE_EV_*) called @name, or -1. */
+int spte_mirror_callback_from_name(const char *name);
+int spte_mirror_event_from_name(const char *name);
 const char *spte_mirror_audit_kind_name(uint32_t kind);
 /* "invalidate_range_start CLEAR hva 0x..-0x.. gpa ... leaves=N ..." */
 char *spte_mirror_event_format(const struct spte_mirror_event *ev, char *buf,

@@ -13,18 +13,11 @@ set -u
 src=$1
 name=$2
 
-# shellcheck source=tests/lab/tap.sh
-. "$src/tests/lab/tap.sh"
+# shellcheck source=tests/common/tap.sh
+. "$src/tests/common/tap.sh"
 
-if ! command -v dkms >/dev/null 2>&1; then
-	if [ -n "${CI:-}" ]; then
-		echo "1..1"
-		echo "not ok 1 - dkms is missing on a CI machine (scripts/deps installs it)"
-		exit 1
-	fi
-	echo "1..0 # SKIP dkms not installed (apt-get install dkms)"
-	exit 0
-fi
+command -v dkms >/dev/null 2>&1 ||
+	missing "dkms is not installed (scripts/deps installs it)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-dkms-test.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT

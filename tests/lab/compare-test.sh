@@ -16,8 +16,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-compare-test.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/stdout
 err=$tmp/stderr
-# shellcheck source=tests/lab/tap.sh
-. "$(dirname "$0")/tap.sh"
+# shellcheck source=tests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 require_qemu
 
 echo "1..7"

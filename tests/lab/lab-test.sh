@@ -3,9 +3,9 @@
 #
 # Each case boots the lab VM (seconds under TCG) through `spte lab`
 # and checks one property from the host side.
-# QEMU missing: a skip off CI, a failure under CI (see tap.sh).  /dev/kvm
-# on the host is not needed: the lab runs on TCG where the host's KVM has
-# no nested virtualization, and the cases pass on either.
+# QEMU missing: a skip off CI, a failure under CI (tests/common/tap.sh).
+# /dev/kvm on the host is not needed: the lab runs on TCG where the host's
+# KVM has no nested virtualization, and the cases pass on either.
 set -u
 
 spte=$1
@@ -15,8 +15,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-lab-test.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/stdout
 err=$tmp/stderr
-# shellcheck source=tests/lab/tap.sh
-. "$(dirname "$0")/tap.sh"
+# shellcheck source=tests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 
 # run [LAB OPTIONS] -- COMMAND...: sets $rc, output in $out/$err.
 run() {

@@ -24,8 +24,8 @@ lab_opts=
 while [ $# -gt 0 ] && [ "$1" != -- ]; do lab_opts="$lab_opts $1"; shift; done
 [ $# -gt 0 ] && shift
 
-# shellcheck source=tests/lab/tap.sh
-. "$(dirname "$0")/tap.sh"
+# shellcheck source=tests/common/tap.sh
+. "$(dirname "$0")/../common/tap.sh"
 require_qemu
 
 share=$(mktemp -d "${TMPDIR:-/tmp}/spte-scenario-test.XXXXXX") || exit 99

@@ -33,7 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 #define PG 4096UL
 #define HUGE_2M (2UL << 20)

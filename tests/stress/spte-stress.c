@@ -60,7 +60,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mirror/spte_mirror.h"
+#include "spte_mirror.h"
 
 #ifndef MADV_COLD
 #define MADV_COLD		20

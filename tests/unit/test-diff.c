@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dump_view.h"
-#include "inspect/dump_diff.h"
-#include "inspect/svg.h"
+#include "dump_json.h"
+#include "dump_diff.h"
+#include "svg.h"
 #include "spte-test.h"
 #include "spte_error.h"
 

@@ -2,7 +2,8 @@
 /* The dump view: folding runs of leaves, and the JSON round trip. */
 #include <stdlib.h>
 
-#include "dump_view.h"
+#include "dump_json.h"
+#include "dump_text.h"
 #include "spte-test.h"
 #include "spte_error.h"
 

@@ -8,9 +8,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "inspect/fold.h"
-#include "inspect/kvm_trace.h"
-#include "inspect/timeline.h"
+#include "fold.h"
+#include "kvm_trace.h"
+#include "timeline.h"
 #include "spte-test.h"
 
 /* ---- the algorithm, on records of a kind and an address ---- */

@@ -13,10 +13,10 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "inspect/kvm_stats.h"
-#include "inspect/kvm_trace.h"
-#include "inspect/primary.h"
-#include "inspect/view3.h"
+#include "kvm_stats.h"
+#include "kvm_trace.h"
+#include "primary.h"
+#include "view3.h"
 #include "spte-test.h"
 #include "spte_error.h"
 

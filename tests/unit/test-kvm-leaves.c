@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect/kvm_leaf_tracker.h"
-#include "inspect/kvm_leaves.h"
+#include "kvm_leaf_tracker.h"
+#include "kvm_leaves.h"
 #include "spte_error.h"
 
 /* ---- lines ---- */

@@ -8,7 +8,7 @@
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 
-#include "lab-private.h"
+#include "lab_private.h"
 
 /* --- lab_accel_choose ---------------------------------------------------- */
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Size and number parsing, and the --exec script parser. */
-#include "exec_script.h"
+#include <string.h>
+
+#include <spte/guest_abi.h>
+
+#include "language.h"
 #include "parse.h"
 #include "spte-test.h"
 #include "spte_error.h"
@@ -74,7 +78,7 @@ static void test_script(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(steps->len, ==, 5);
 	s = steps->pdata[0];
-	g_assert_cmpstr(s->verb, ==, "fill");
+	g_assert_cmpstr(s->verb->name, ==, "fill");
 	g_assert_cmpuint(s->op, ==, SPTE_OP_FILL);
 	g_assert_cmphex(s->gpa, ==, 0x200000);
 	g_assert_cmpuint(s->pages, ==, 256);
@@ -89,6 +93,51 @@ static void test_script(void)
 	g_assert_cmpuint(s->op, ==, SPTE_OP_CHECKSUM);
 	s = steps->pdata[4];
 	g_assert_cmphex(s->pattern, ==, 0x1122334455667788ULL);
+}
+
+/* Verbs whose words stand for values, and verbs of no arguments. */
+static const struct {
+	const char *text;
+	const char *verb;
+	const char *name;	/* the word, or NULL */
+	int choice;		/* what it stands for */
+} good_steps[] = {
+	{ "madvise 0 1 pageout", "madvise", "pageout", 21 /* MADV_PAGEOUT */ },
+	{ "madvise 0 1 dontneed", "madvise", "dontneed", 4 /* MADV_DONTNEED */ },
+	{ "mprotect 0 1 ro", "mprotect", "ro", 1 /* PROT_READ */ },
+	{ "mprotect 0 1 rw", "mprotect", "rw", 3 /* PROT_READ|PROT_WRITE */ },
+	{ "compact", "compact", NULL, 0 },
+	{ "clear-refs", "clear-refs", NULL, 0 },
+};
+
+static void test_steps(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(good_steps); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(spte_step) s = spte_step_parse(good_steps[i].text, 1,
+							 &error);
+
+		g_assert_no_error(error);
+		g_assert_cmpstr(s->verb->name, ==, good_steps[i].verb);
+		g_assert_cmpstr(s->name, ==, good_steps[i].name);
+		g_assert_cmpint(s->choice, ==, good_steps[i].choice);
+		g_assert_nonnull(s->verb->run);
+	}
+}
+
+/* --help lists every verb once, from the families' tables. */
+static void test_help(void)
+{
+	g_autofree char *help = spte_script_help();
+
+	for (guint i = 0; i < G_N_ELEMENTS(good_steps); i++) {
+		g_autofree char *usage = g_strdup_printf("\n  %s ",
+							 good_steps[i].verb);
+
+		spte_assert_contains(help, usage);
+		g_assert_null(strstr(strstr(help, usage) + 1, usage));
+	}
+	spte_assert_contains(help, "compact every zone");
 }
 
 static const struct {
@@ -109,6 +158,9 @@ static const struct {
 	{ "since 6.9: since 6.10: fill 0 1 1", "'since' given twice" },
 	{ "since 6.9: before 6.9: fill 0 1 1", "'since 6.9' and 'before 6.9' leave no kernel" },
 	{ "before 6.9: frob", "unknown step 'frob'" },
+	{ "compact 1", "expected 'compact'" },
+	{ "madvise 0 1 sideways", "'sideways' is not mergeable|unmergeable|" },
+	{ "mprotect 0 1 rx", "'rx' is not none|ro|rw" },
 };
 
 /* "since X.Y:" and "before X.Y:" bound the kernels a step runs on. */
@@ -125,7 +177,7 @@ static void test_kernel_bounds(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(steps->len, ==, 4);
 	s = steps->pdata[0];
-	g_assert_cmpstr(s->verb, ==, "fill");
+	g_assert_cmpstr(s->verb->name, ==, "fill");
 	g_assert_cmpstr(s->text, ==, "since 6.9: fill 0 1 1");
 	g_assert_cmphex(s->pattern, ==, 0x0101010101010101ULL);
 	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 9), why));
@@ -167,6 +219,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/parse/size", test_sizes);
 	g_test_add_func("/parse/u64", test_u64);
 	g_test_add_func("/parse/script/good", test_script);
+	g_test_add_func("/parse/script/steps", test_steps);
+	g_test_add_func("/parse/script/help", test_help);
 	g_test_add_func("/parse/script/bad", test_bad_scripts);
 	g_test_add_func("/parse/script/kernel-bounds", test_kernel_bounds);
 	return g_test_run();

@@ -3,7 +3,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "inspect/timeline.h"
+#include "timeline.h"
 #include "spte-test.h"
 #include "spte_error.h"
 
@@ -448,6 +448,58 @@ static void test_command(void)
 	g_rmdir(dir);
 }
 
+/*
+ * The callback names are one table (spte_mirror.c); the module's
+ * tracepoint spells them in host/spte_mirror_trace.h.  Each name there must
+ * be the table's for its SPTE_CB_*, and every name of the table must read
+ * back as its code.
+ */
+static void test_callback_names(void)
+{
+	const char *root = g_getenv("SPTE_SOURCE_ROOT");
+	g_autofree char *path = NULL;
+	g_autofree char *text = NULL;
+	g_autoptr(GRegex) pair = NULL;
+	g_autoptr(GMatchInfo) m = NULL;
+	g_autoptr(GError) error = NULL;
+	guint seen = 0;
+
+	g_assert_nonnull(root);
+	path = g_build_filename(root, "host", "spte_mirror_trace.h", NULL);
+	g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+	pair = g_regex_new("\\{\\s*(SPTE_CB_\\w+),\\s*\"(\\w+)\"\\s*\\}", 0,
+			   0, &error);
+	g_assert_no_error(error);
+	for (g_regex_match(pair, text, 0, &m); g_match_info_matches(m);
+	     g_match_info_next(m, NULL)) {
+		g_autofree char *macro = g_match_info_fetch(m, 1);
+		g_autofree char *name = g_match_info_fetch(m, 2);
+		g_autofree char *upper = g_ascii_strup(name, -1);
+		g_autofree char *want = g_strconcat("SPTE_CB_", upper, NULL);
+		int cb = spte_mirror_callback_from_name(name);
+
+		g_assert_cmpstr(macro, ==, want);
+		g_assert_cmpint(cb, >=, 0);
+		g_assert_cmpstr(spte_mirror_callback_name(cb), ==, name);
+		seen++;
+	}
+	g_assert_cmpuint(seen, >=, 8);
+	for (guint cb = 0; cb < SPTE_CB_NR; cb++) {
+		const char *name = spte_mirror_callback_name(cb);
+
+		if (strcmp(name, "unknown"))
+			g_assert_cmpint(spte_mirror_callback_from_name(name), ==,
+					cb);
+	}
+	for (guint ev = 0; ev < SPTE_EV_NONE; ev++) {
+		const char *name = spte_mirror_event_name(ev);
+
+		if (strcmp(name, "unknown"))
+			g_assert_cmpint(spte_mirror_event_from_name(name), ==,
+					ev);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -460,5 +512,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/timeline/dropped", test_dropped);
 	g_test_add_func("/timeline/empty", test_empty);
 	g_test_add_func("/timeline/command", test_command);
+	g_test_add_func("/timeline/callback-names", test_callback_names);
 	return g_test_run();
 }

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SPTE_SESSION_H
+#define SPTE_SESSION_H
+
+#include <glib.h>
+
+#include "spte_mirror.h"
+#include "step.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/*
+ * A session is one guest under test: the VM and its parked vCPU, guest RAM
+ * registered as a slot of the spte_mirror module (when asked for), and
+ * what the steps collected on the way: the notifier events, named dumps
+ * and the outcome of every check.  `spte run --exec` and `spte scenario
+ * run` both drive one through spte_session_run_step().
+ */
+struct spte_kvm_trace;
+struct spte_event_reader;
+
+struct spte_named_dump {
+	char *name;
+	struct spte_mirror_table *table;
+};
+
+struct spte_check {
+	char *name;		/* the step as written */
+	guint line;		/* its position in the script or file */
+	gboolean passed;
+	char *detail;
+};
+
+struct spte_session {
+	struct spte_vm *vm;
+	struct spte_vcpu *vcpu;
+	struct spte_mirror *mirror;	/* NULL without the mirror */
+	/* keeps the mirror's ring empty; NULL: drains read the fd */
+	struct spte_event_reader *reader;
+	guint64 callbacks;		/* bit per SPTE_CB_* the kernel has */
+	/* the scenario's expected notifier sequence, for 'expect sequence' */
+	const char *sequence;
+
+	GArray *events;			/* every record drained, in order */
+	guint window;			/* events[window..] are being looked at */
+	guint shown;			/* events[shown..] not printed yet */
+	GPtrArray *dumps;		/* struct spte_named_dump, by first use */
+	GPtrArray *checks;		/* struct spte_check */
+
+	/* KVM's tracepoints, for 'view' and the report; NULL: not traced */
+	struct spte_kvm_trace *kvm_trace;
+	/* what step families keep between steps: spte_session_keep() */
+	GPtrArray *kept;
+
+	gboolean stats;			/* print per-step times */
+	gboolean ok;			/* no check has failed */
+};
+
+/* Monotonic stamps (ns) of the start-up stages, for --stats. */
+struct spte_boot_times {
+	gint64 vm_ready;
+	gint64 image_loaded;
+	gint64 vcpu_ready;
+};
+
+/*
+ * Create the VM with @mem, register its RAM with the mirror when @mirror
+ * (before the guest runs, so a missing module is the first thing said),
+ * load @guest (NULL: the bundled agent) and run it until the agent is
+ * ready.  The session owns the VM and vCPU from then on.
+ */
+gboolean spte_session_boot(struct spte_session *s,
+			   const struct spte_mem_opts *mem, const char *guest,
+			   gboolean mirror, struct spte_boot_times *times,
+			   GError **error);
+void spte_session_close(struct spte_session *s);
+
+/* Run one step and print its result line(s). */
+gboolean spte_session_run_step(struct spte_session *s,
+			       const struct spte_step *step, GError **error);
+
+/*
+ * Record the outcome of a check made by @step and say it on @line:
+ * "ok: DETAIL" or "FAILED: DETAIL".
+ */
+void spte_session_check(struct spte_session *s, const struct spte_step *step,
+			gboolean passed, GString *line, const char *fmt, ...)
+	G_GNUC_PRINTF(5, 6);
+
+/* Read every pending event record of @m into @into. */
+gboolean spte_read_all_events(struct spte_mirror *m, GArray *into,
+			      GError **error);
+/*
+ * Move every record the reader thread has collected, then every one the
+ * module still holds, into s->events: after a step, all it caused.
+ */
+gboolean spte_session_drain_events(struct spte_session *s, GError **error);
+/* The event ring, in records, that the session asks for @ram_size bytes. */
+guint64 spte_session_log_records(guint64 ram_size);
+
+/* A fresh dump of the mirror; free with spte_mirror_table_free(). */
+struct spte_mirror_table *spte_session_dump(struct spte_session *s,
+					    GError **error);
+/* A dump saved by 'dump NAME', or NULL. */
+const struct spte_mirror_table *spte_session_find_dump(struct spte_session *s,
+							const char *name);
+
+/* Set *error for a failed spte_mirror_* call (err is -errno). */
+gboolean spte_session_mirror_failed(GError **error, int err, const char *what);
+
+/* Host address of [gpa, gpa + pages * 4K) in guest RAM, or an error. */
+void *spte_session_hva(struct spte_session *s, guint64 gpa, guint64 pages,
+		       GError **error);
+
+/*
+ * What a step family keeps from one step to a later one (the uffd thread,
+ * a forked child, the kdamond, the device loop) lives under a key of the
+ * family's own: the session knows no family.  Whatever is still kept at
+ * close is freed then with the key's free(), newest first, before the
+ * mirror, the vCPU and the VM go.
+ */
+struct spte_session_key {
+	const char *name;		/* what it is, for messages */
+	void (*free)(void *state);
+};
+
+/* Keep @state under @key (nothing may be kept under it yet). */
+void spte_session_keep(struct spte_session *s,
+		       const struct spte_session_key *key, void *state);
+/* What is kept under @key, or NULL. */
+void *spte_session_kept(struct spte_session *s,
+			const struct spte_session_key *key);
+/* Take back what is kept under @key, or NULL: the caller frees it. */
+void *spte_session_take(struct spte_session *s,
+			const struct spte_session_key *key);
+
+/* Start collecting KVM's tracepoints, if tracefs allows. */
+void spte_session_trace_kvm(struct spte_session *s);
+
+#endif

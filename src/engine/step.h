@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SPTE_STEP_H
+#define SPTE_STEP_H
+
+#include <glib.h>
+
+/*
+ * One step of the step language (`spte run --exec 'fill 0 256 0xa5; ...'`,
+ * the [steps] of a scenario file), parsed, and the verb it is an instance
+ * of.  Agent steps run in the guest; mirror steps act on the spte_mirror
+ * table; host steps do to guest RAM what the kernel or a VMM would
+ * (madvise, KSM, fork...); expect steps are the checks a scenario passes
+ * or fails on.  Each step family (src/steps/) declares its verbs as a
+ * table of struct spte_verb; the parser (src/steps/language.c) fills a
+ * struct spte_step from a line and the session runs it with verb->run.
+ */
+struct spte_session;
+struct spte_step;
+
+enum spte_step_where {
+	SPTE_STEP_AGENT,
+	SPTE_STEP_MIRROR,	/* needs the spte_mirror module */
+	SPTE_STEP_HOST,
+	SPTE_STEP_EXPECT,
+};
+
+enum spte_step_mode {
+	SPTE_MODE_NONE,
+	SPTE_MODE_READ,
+	SPTE_MODE_WRITE,
+	SPTE_MODE_SNAPSHOT,
+	SPTE_MODE_COUNT
+};
+
+/* The kinds of a verb's positional arguments. */
+enum spte_arg {
+	SPTE_ARG_NONE,		/* ends the list */
+	SPTE_ARG_GPA,		/* 4 KiB aligned: step->gpa */
+	SPTE_ARG_PAGES,		/* at least 1: step->pages */
+	SPTE_ARG_PATTERN,	/* a byte widens to 64 bits: step->pattern */
+	SPTE_ARG_MODE,		/* one of verb->modes: step->mode */
+	SPTE_ARG_FILE,		/* NAME (step->name) or FILE.json (step->file) */
+	SPTE_ARG_WORD,		/* one of verb->words: step->name, ->choice */
+	SPTE_ARG_COUNT,		/* a number: step->count */
+	SPTE_ARG_SIZE,		/* 64M, 1G...: step->count in bytes */
+};
+
+#define SPTE_STEP_MAX_ARGS 4
+
+/* A word an SPTE_ARG_WORD argument may be, and what it stands for. */
+struct spte_step_word {
+	const char *name;
+	int value;
+};
+
+/*
+ * Run @step.  Append the result to @line (a multi-line result starts with
+ * a newline) and return FALSE only when the step could not be carried out
+ * at all; a check that fails is not an error.
+ */
+typedef gboolean (*spte_step_fn)(struct spte_session *s,
+				 const struct spte_step *step, GString *line,
+				 GError **error);
+
+struct spte_verb {
+	const char *name;
+	enum spte_step_where where;
+	guint32 op;			/* enum spte_guest_op of agent verbs */
+	/* an agent op per mode, where the mode picks it (touch) */
+	guint32 op_by_mode[SPTE_MODE_COUNT];
+	enum spte_arg args[SPTE_STEP_MAX_ARGS];
+	guint optional;			/* trailing args that may be left out */
+	guint modes;			/* SPTE_MODES() allowed by SPTE_ARG_MODE */
+	/* what SPTE_ARG_WORD allows, ending with { NULL } */
+	const struct spte_step_word *words;
+	spte_step_fn run;
+	/* a grammar of its own: parse step->words, the words after the verb */
+	gboolean (*parse)(struct spte_step *step, GError **error);
+	/* shows KVM's tracepoints: a scenario with it traces from the start */
+	gboolean traces_kvm;
+	const char *usage;		/* "fill GPA PAGES PATTERN" */
+	const char *help;
+};
+
+#define SPTE_MODE_BIT(m)	(1U << (m))
+
+/* A family's verbs: one file of src/steps/, one table. */
+struct spte_step_family {
+	const char *name;
+	const struct spte_verb *verbs;
+	guint n_verbs;
+};
+
+#define SPTE_STEP_FAMILY(family_name, table)				\
+	{ .name = (family_name), .verbs = (table),			\
+	  .n_verbs = G_N_ELEMENTS(table) }
+
+struct spte_step {
+	const struct spte_verb *verb;
+	enum spte_step_where where;
+	guint index;			/* 1-based position in the script */
+	char *text;			/* the step as written, trimmed */
+	guint32 op;			/* enum spte_guest_op for agent steps */
+	guint64 gpa;
+	guint64 pages;
+	guint64 pattern;		/* byte patterns widened to 64 bits */
+	enum spte_step_mode mode;
+	char *file;			/* optional output file (dump) */
+	char *name;			/* a word argument: advice, dump name */
+	int choice;			/* the value of an SPTE_ARG_WORD */
+	guint64 count;			/* a number argument: scans, node */
+	GStrv words;			/* the rest of the line (expect) */
+	gboolean needs_mirror;
+	/*
+	 * "since 6.9: STEP" / "before 6.9: STEP": the step runs only on
+	 * kernels >= since and < before, as SPTE_KMAJMIN(major, minor);
+	 * 0 is no bound.  For expectations the kernel really changed.
+	 */
+	guint32 since, before;
+};
+
+#define SPTE_KMAJMIN(major, minor)	((guint32)(major) << 16 | (minor))
+
+/* The running kernel's SPTE_KMAJMIN, from uname(2). */
+guint32 spte_kernel_majmin(void);
+
+/*
+ * Whether @step runs on kernel @majmin; if not, @why gets the reason
+ * ("kernel 6.1 is before 6.9").
+ */
+gboolean spte_step_runs_on(const struct spte_step *step, guint32 majmin,
+			   GString *why);
+
+void spte_step_free(struct spte_step *step);
+typedef struct spte_step spte_step;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(spte_step, spte_step_free)
+
+#endif
