@@ -53,7 +53,7 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 		{ "numa", 0, 0, G_OPTION_ARG_INT, &numa,
 		  "Split memory and vCPUs into N NUMA nodes", "N" },
 		{ "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
-		  "Kill the VM after SEC seconds (default 600)", "SEC" },
+		  "Kill the VM after SEC seconds (default $SPTE_LAB_TIMEOUT, else 600)", "SEC" },
 		{ "share", 's', 0, G_OPTION_ARG_FILENAME, &share,
 		  "Directory shared read-write and used as the working directory (default: .)",
 		  "DIR" },
@@ -95,6 +95,22 @@ static gboolean parse_args(int argc, char **argv, struct lab_opts *o,
 	args[0] = g_strdup("spte lab");
 	for (int i = 1; i < argc; i++)
 		args[i] = g_strdup(argv[i]);
+	/* a slow lab kernel's tests raise the default for every boot inside */
+	if (g_getenv("SPTE_LAB_TIMEOUT") && *g_getenv("SPTE_LAB_TIMEOUT")) {
+		guint64 v;
+
+		if (!spte_parse_u64(g_getenv("SPTE_LAB_TIMEOUT"),
+				    "$SPTE_LAB_TIMEOUT", &v, error))
+			return FALSE;
+		if (v < 1 || v > G_MAXINT) {
+			g_set_error(error, G_OPTION_ERROR,
+				    G_OPTION_ERROR_BAD_VALUE,
+				    "$SPTE_LAB_TIMEOUT %" G_GUINT64_FORMAT
+				    " must be 1..%d seconds", v, G_MAXINT);
+			return FALSE;
+		}
+		timeout = v;
+	}
 	if (!g_option_context_parse_strv(ctx, &args, error))
 		return FALSE;
 
