@@ -1992,8 +1992,13 @@ static void test_audit_racing_munmap(void)
 	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
 			==, 0);
 	g_assert_cmpint(pthread_create(&th, NULL, audit_loop_thread, &l), ==, 0);
-	end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-	while (g_get_monotonic_time() < end) {
+	/*
+	 * A number of rounds, not a time: the debug kernel runs ten where a
+	 * stock one runs hundreds.  The bound only catches a stuck AUDIT.
+	 */
+	end = g_get_monotonic_time() + 300 * G_USEC_PER_SEC;
+	while (rounds < 100 || l.audits < 100) {
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
 		g_assert_true(mmap(p, 64 * PG, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
 				   0) == p);
@@ -2007,8 +2012,6 @@ static void test_audit_racing_munmap(void)
 	g_assert_cmpint(pthread_join(th, NULL), ==, 0);
 	g_test_message("%u munmap rounds, %u audits, %u found stale leaves",
 		       rounds, l.audits, l.stale);
-	g_assert_cmpuint(rounds, >, 10);
-	g_assert_cmpuint(l.audits, >, 10);
 	g_assert_cmpuint(l.stale, ==, 0);
 	mirror_done(m);
 }
