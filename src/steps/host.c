@@ -9,19 +9,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <spte/mman.h>
+
 #include "knobs.h"
 #include "families.h"
 #include "spte_error.h"
-
-#ifndef MADV_COLD
-#define MADV_COLD 20
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
 
 #define KSM "/sys/kernel/mm/ksm/"
 #define COMPACT_MEMORY "/proc/sys/vm/compact_memory"

@@ -60,23 +60,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spte/mman.h>
+
 #include "spte_mirror.h"
 
-#ifndef MADV_COLD
-#define MADV_COLD		20
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT		21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE		25
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE	0x100000
-#endif
 #ifndef SYS_memfd_secret
 #define SYS_memfd_secret	447
 #endif
