@@ -6,6 +6,15 @@
 #include "parse.h"
 #include "spte_error.h"
 
+/* Every complaint about a value: "WHAT: 'TEXT' PROBLEM".  Returns FALSE. */
+static gboolean bad_value(GError **error, const char *what, const char *text,
+			  const char *problem)
+{
+	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID, "%s: '%s' %s",
+		    what, text, problem);
+	return FALSE;
+}
+
 static gboolean parse_number(const char *text, const char *what, guint64 *out,
 			     const char **rest, GError **error)
 {
@@ -18,18 +27,12 @@ static gboolean parse_number(const char *text, const char *what, guint64 *out,
 		return FALSE;
 	}
 	/* strtoull quietly accepts "-1" and leading spaces; we do not. */
-	if (!g_ascii_isdigit(text[0])) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s: '%s' is not a number", what, text);
-		return FALSE;
-	}
+	if (!g_ascii_isdigit(text[0]))
+		return bad_value(error, what, text, "is not a number");
 	errno = 0;
 	v = g_ascii_strtoull(text, &end, 0);
-	if (errno == ERANGE) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s: '%s' is too large", what, text);
-		return FALSE;
-	}
+	if (errno == ERANGE)
+		return bad_value(error, what, text, "is too large");
 	*out = v;
 	*rest = end;
 	return TRUE;
@@ -43,11 +46,8 @@ gboolean spte_parse_u64(const char *text, const char *what, guint64 *out,
 
 	if (!parse_number(text, what, &v, &rest, error))
 		return FALSE;
-	if (*rest) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s: '%s' is not a number", what, text);
-		return FALSE;
-	}
+	if (*rest)
+		return bad_value(error, what, text, "is not a number");
 	*out = v;
 	return TRUE;
 }
@@ -92,17 +92,12 @@ gboolean spte_parse_size(const char *text, const char *what, guint64 *out,
 	}
 	if (*rest)
 		goto bad_suffix;
-	if (shift && v > (G_MAXUINT64 >> shift)) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s: '%s' is too large", what, text);
-		return FALSE;
-	}
+	if (shift && v > (G_MAXUINT64 >> shift))
+		return bad_value(error, what, text, "is too large");
 	*out = v << shift;
 	return TRUE;
 
 bad_suffix:
-	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-		    "%s: '%s' has an unknown suffix (use K, M, G or T)",
-		    what, text);
-	return FALSE;
+	return bad_value(error, what, text,
+			 "has an unknown suffix (use K, M, G or T)");
 }
