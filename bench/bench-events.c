@@ -167,7 +167,8 @@ static void run(const struct rate *r, gboolean drain, guint pattern,
 	guint first;
 
 	memset(res, 0, sizeof(*res));
-	if (!spte_session_boot(&s, &mem, NULL, TRUE, &times, &error))
+	if (!spte_session_boot(&s, &mem, NULL, TRUE, SPTE_KVM_LEAVES_OFF,
+			       &times, &error))
 		die("booting a %" G_GUINT64_FORMAT " MiB guest: %s", size_mib,
 		    error->message);
 	if (!drain)

@@ -69,19 +69,13 @@ static void print_startup(const struct spte_boot_times *s,
 }
 
 /* KVM's own leaves at the end of the script, checked against its stats. */
-static gboolean print_kvm_leaves(struct spte_kvm_leaf_tracker *t,
-				 struct spte_session *s, GError **error)
+static void print_kvm_leaves(struct spte_session *s)
 {
-	g_autoptr(spte_kvm_stats) stats = NULL;
-	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(GString) out = g_string_new("KVM's leaves after the script:");
 	const struct spte_kvm_leaves *m;
 
-	if (!spte_kvm_stats_open(s->vm->vm_fd, &stats, error))
-		return FALSE;
-	if (spte_kvm_leaf_tracker_check(t, stats, out) ==
-	    SPTE_KVM_CHECK_MISMATCH)
-		s->ok = FALSE;
-	m = spte_kvm_leaf_tracker_model(t);
+	m = spte_session_kvm_leaves(s, NULL, TRUE, out);
+	g_string_append_c(out, '\n');
 	for (guint as = 0; as < SPTE_KVM_NR_AS; as++) {
 		if (as && !spte_kvm_leaves_count(m, as, SPTE_KVM_LEVEL_4K) &&
 		    !spte_kvm_leaves_count(m, as, SPTE_KVM_LEVEL_4K + 1) &&
@@ -94,7 +88,6 @@ static gboolean print_kvm_leaves(struct spte_kvm_leaf_tracker *t,
 		spte_kvm_leaves_format(m, as, 0, 0, "  ", out);
 	}
 	fputs(out->str, stdout);
-	return TRUE;
 }
 
 static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
@@ -103,7 +96,7 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 	struct spte_session session;
 	struct spte_boot_times times;
 	struct spte_mem_opts mem;
-	g_autoptr(spte_kvm_leaf_tracker) leaves = NULL;
+	enum spte_kvm_leaves_want want;
 	gboolean done = FALSE;
 
 	if (!mem_opts_from(o, &mem, error))
@@ -124,14 +117,10 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 		}
 	}
 
-	/* before KVM_CREATE_VM: every leaf the VM gets is a traced event */
-	if (o->kvm_leaves && !spte_kvm_leaf_tracker_start(&leaves, mem.size,
-							  error)) {
-		g_prefix_error(error, "--kvm-leaves: ");
-		return FALSE;
-	}
-	if (!spte_session_boot(&session, &mem, o->guest, o->mirror, &times,
-			       error))
+	want = o->kvm_leaves ? SPTE_KVM_LEAVES_REQUIRED :
+			       spte_steps_want_kvm_leaves(steps);
+	if (!spte_session_boot(&session, &mem, o->guest, o->mirror, want,
+			       &times, error))
 		goto out;
 	session.stats = o->stats;
 	if (o->verbose)
@@ -144,8 +133,8 @@ static gboolean run(const struct run_opts *o, gboolean *ok, GError **error)
 	for (guint i = 0; i < steps->len; i++)
 		if (!spte_session_run_step(&session, steps->pdata[i], error))
 			goto out;
-	if (leaves && !print_kvm_leaves(leaves, &session, error))
-		goto out;
+	if (o->kvm_leaves)
+		print_kvm_leaves(&session);
 	if (!spte_agent_halt(session.vcpu, error))
 		goto out;
 	if (o->stats)

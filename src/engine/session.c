@@ -6,6 +6,7 @@
 #include "agent_client.h"
 #include "agent_path.h"
 #include "event_reader.h"
+#include "kvm_leaf_tracker.h"
 #include "kvm_trace.h"
 #include "session.h"
 #include "spte_error.h"
@@ -36,6 +37,7 @@ static void named_dump_free(gpointer p)
 
 	g_free(d->name);
 	spte_mirror_table_free(d->table);
+	spte_kvm_snapshot_free(d->kvm);
 	g_free(d);
 }
 
@@ -95,10 +97,32 @@ static gint64 now_ns(void)
 	return g_get_monotonic_time() * 1000;
 }
 
+/*
+ * Before KVM_CREATE_VM: the model starts as empty as the VM, and every
+ * leaf the VM will have is installed by a traced event.
+ */
+static gboolean start_kvm_leaves(struct spte_session *s, guint64 ram_size,
+				 enum spte_kvm_leaves_want want,
+				 GError **error)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (want == SPTE_KVM_LEAVES_OFF ||
+	    spte_kvm_leaf_tracker_start(&s->kvm_leaves, ram_size, &err))
+		return TRUE;
+	if (want == SPTE_KVM_LEAVES_REQUIRED) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&err),
+					   "KVM's leaves cannot be tracked: ");
+		return FALSE;
+	}
+	s->kvm_leaves_why = g_strdup(err->message);
+	return TRUE;
+}
+
 gboolean spte_session_boot(struct spte_session *s,
 			   const struct spte_mem_opts *mem, const char *guest,
-			   gboolean mirror, struct spte_boot_times *times,
-			   GError **error)
+			   gboolean mirror, enum spte_kvm_leaves_want want,
+			   struct spte_boot_times *times, GError **error)
 {
 	g_autofree char *agent = NULL;
 	guint64 entry;
@@ -116,7 +140,8 @@ gboolean spte_session_boot(struct spte_session *s,
 		if (!agent)
 			return FALSE;
 	}
-	if (!spte_vm_create(&s->vm, mem, error))
+	if (!start_kvm_leaves(s, mem->size, want, error) ||
+	    !spte_vm_create(&s->vm, mem, error))
 		return FALSE;
 	times->vm_ready = now_ns();
 	if (mirror && !open_mirror(s, error))
@@ -142,6 +167,9 @@ void spte_session_close(struct spte_session *s)
 	}
 	g_clear_pointer(&s->kept, g_ptr_array_unref);
 	g_clear_pointer(&s->kvm_trace, spte_kvm_trace_stop);
+	g_clear_pointer(&s->kvm_leaves, spte_kvm_leaf_tracker_stop);
+	g_clear_pointer(&s->kvm_leaves_why, g_free);
+	g_clear_pointer(&s->kvm_stats, spte_kvm_stats_free);
 	/* the thread polls the mirror fd: gone before the fd is */
 	g_clear_pointer(&s->reader, spte_event_reader_stop);
 	g_clear_pointer(&s->mirror, spte_mirror_close);
@@ -206,6 +234,87 @@ void spte_session_trace_kvm(struct spte_session *s)
 		g_debug("no KVM tracepoints: %s", error->message);
 }
 
+enum spte_kvm_leaves_want spte_steps_want_kvm_leaves(GPtrArray *steps)
+{
+	enum spte_kvm_leaves_want want = SPTE_KVM_LEAVES_OFF;
+
+	for (guint i = 0; i < steps->len; i++) {
+		const struct spte_step *step = steps->pdata[i];
+
+		if (step->needs_kvm_leaves)
+			return SPTE_KVM_LEAVES_REQUIRED;
+		if (step->verb->checks_kvm_leaves)
+			want = SPTE_KVM_LEAVES_IF_AVAILABLE;
+	}
+	return want;
+}
+
+const struct spte_kvm_leaves *spte_session_kvm_leaves(struct spte_session *s,
+							const struct spte_step *step,
+							gboolean say,
+							GString *line)
+{
+	g_autoptr(GString) verdict = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+	enum spte_kvm_check c;
+
+	if (!s->kvm_leaves)
+		return NULL;
+	/* the stats fd exists once the VM does */
+	if (!s->kvm_stats && !spte_kvm_stats_open(s->vm->vm_fd, &s->kvm_stats,
+						  &error))
+		g_debug("no KVM stats to check the leaves against: %s",
+			error->message);
+	c = spte_kvm_leaf_tracker_check(s->kvm_leaves, s->kvm_stats, verdict);
+	g_strchomp(verdict->str);
+	s->kvm_self.checks++;
+	switch (c) {
+	case SPTE_KVM_CHECK_MATCH:
+	case SPTE_KVM_CHECK_NO_STATS:
+		s->kvm_self.matched++;
+		if (say)
+			g_string_append_printf(line, "\n  %s", verdict->str);
+		break;
+	case SPTE_KVM_CHECK_MISMATCH:
+		s->kvm_self.mismatched++;
+		g_string_append(line, "\n  ");
+		spte_session_check(s, step, FALSE, line, "%s", verdict->str);
+		break;
+	case SPTE_KVM_CHECK_INCOMPLETE:
+		s->kvm_self.incomplete++;
+		if (say || !s->kvm_incomplete_said)
+			g_string_append_printf(line, "\n  %s", verdict->str);
+		s->kvm_incomplete_said = TRUE;
+		break;
+	}
+	return spte_kvm_leaf_tracker_model(s->kvm_leaves);
+}
+
+gboolean spte_session_kvm_leaves_for_check(struct spte_session *s,
+					   const struct spte_step *step,
+					   GString *line,
+					   const struct spte_kvm_leaves **model,
+					   GError **error)
+{
+	const char *why;
+
+	*model = s->kvm_leaves ? spte_kvm_leaf_tracker_model(s->kvm_leaves)
+			       : NULL;
+	if (!*model) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "KVM's leaves are not tracked%s%s",
+			    s->kvm_leaves_why ? ": " : "",
+			    s->kvm_leaves_why ? s->kvm_leaves_why : "");
+		return FALSE;
+	}
+	if (spte_kvm_leaves_complete(*model, &why))
+		return TRUE;
+	*model = NULL;
+	spte_session_check(s, step, FALSE, line, "no verdict: KVM view "
+			   "incomplete: %s", why);
+	return TRUE;
+}
+
 void spte_session_check(struct spte_session *s, const struct spte_step *step,
 			gboolean passed, GString *line, const char *fmt, ...)
 {
@@ -215,8 +324,9 @@ void spte_session_check(struct spte_session *s, const struct spte_step *step,
 	va_start(ap, fmt);
 	c->detail = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	c->name = g_strdup(step->text);
-	c->line = step->index;
+	/* no step: a check the session makes after the last one */
+	c->name = g_strdup(step ? step->text : "(after the last step)");
+	c->line = step ? step->index : 0;
 	c->passed = passed;
 	g_string_append_printf(line, "%s: %s", passed ? "ok" : "FAILED",
 			       c->detail);
@@ -298,6 +408,7 @@ gboolean spte_session_run_step(struct spte_session *s,
 {
 	g_autoptr(GString) line = g_string_new(NULL);
 	g_autoptr(GString) why = g_string_new(NULL);
+	g_autoptr(GString) kvm_note = g_string_new(NULL);
 	gint64 t = g_get_monotonic_time();
 
 	if (step->needs_mirror && !s->mirror) {
@@ -312,11 +423,15 @@ gboolean spte_session_run_step(struct spte_session *s,
 		fflush(stdout);
 		return TRUE;
 	}
+	/* the model brought up to now, and checked, before the step looks */
+	if (step->verb->checks_kvm_leaves)
+		spte_session_kvm_leaves(s, step, FALSE, kvm_note);
 	if (!step->verb->run(s, step, line, error)) {
 		g_prefix_error(error, "step %u '%s': ", step->index,
 			       step->text);
 		return FALSE;
 	}
+	g_string_append(line, kvm_note->str);
 	if (s->stats)
 		g_string_append_printf(line, " [%.2f ms]",
 				       (g_get_monotonic_time() - t) * 1e-3);

@@ -17,11 +17,34 @@
  * run` both drive one through spte_session_run_step().
  */
 struct spte_kvm_trace;
+struct spte_kvm_leaf_tracker;
+struct spte_kvm_leaves;
+struct spte_kvm_snapshot;
+struct spte_kvm_stats;
 struct spte_event_reader;
 
 struct spte_named_dump {
 	char *name;
 	struct spte_mirror_table *table;
+	/* KVM's leaves when it was taken; NULL: they were not tracked */
+	struct spte_kvm_snapshot *kvm;
+};
+
+/* Whether a session tracks KVM's own leaves (inspect/kvm_leaf_tracker.h). */
+enum spte_kvm_leaves_want {
+	SPTE_KVM_LEAVES_OFF,
+	/* where tracefs and the kvmmmu events allow; else say why once */
+	SPTE_KVM_LEAVES_IF_AVAILABLE,
+	/* a step needs them: not being able to is an error at boot */
+	SPTE_KVM_LEAVES_REQUIRED,
+};
+
+/* The self-checks of the KVM leaf model against KVM's page counts. */
+struct spte_kvm_self_checks {
+	guint checks;		/* made */
+	guint matched;
+	guint mismatched;	/* tracking errors: each a failed check */
+	guint incomplete;	/* no verdict: the model has a hole */
 };
 
 struct spte_check {
@@ -49,6 +72,16 @@ struct spte_session {
 
 	/* KVM's tracepoints, for 'view' and the report; NULL: not traced */
 	struct spte_kvm_trace *kvm_trace;
+	/*
+	 * KVM's own leaves, replayed from its TDP MMU's tracepoints since
+	 * before KVM_CREATE_VM; NULL: not tracked, kvm_leaves_why says why
+	 * (NULL: not asked for)
+	 */
+	struct spte_kvm_leaf_tracker *kvm_leaves;
+	char *kvm_leaves_why;
+	struct spte_kvm_stats *kvm_stats;	/* the VM's, for self-checks */
+	struct spte_kvm_self_checks kvm_self;
+	gboolean kvm_incomplete_said;
 	/* what step families keep between steps: spte_session_keep() */
 	GPtrArray *kept;
 
@@ -64,15 +97,16 @@ struct spte_boot_times {
 };
 
 /*
- * Create the VM with @mem, register its RAM with the mirror when @mirror
- * (before the guest runs, so a missing module is the first thing said),
- * load @guest (NULL: the bundled agent) and run it until the agent is
- * ready.  The session owns the VM and vCPU from then on.
+ * Start tracking KVM's leaves as @want says, create the VM with @mem,
+ * register its RAM with the mirror when @mirror (before the guest runs,
+ * so a missing module is the first thing said), load @guest (NULL: the
+ * bundled agent) and run it until the agent is ready.  The session owns
+ * the VM and vCPU from then on.
  */
 gboolean spte_session_boot(struct spte_session *s,
 			   const struct spte_mem_opts *mem, const char *guest,
-			   gboolean mirror, struct spte_boot_times *times,
-			   GError **error);
+			   gboolean mirror, enum spte_kvm_leaves_want want,
+			   struct spte_boot_times *times, GError **error);
 void spte_session_close(struct spte_session *s);
 
 /* Run one step and print its result line(s). */
@@ -136,5 +170,38 @@ void *spte_session_take(struct spte_session *s,
 
 /* Start collecting KVM's tracepoints, if tracefs allows. */
 void spte_session_trace_kvm(struct spte_session *s);
+
+/*
+ * What @steps ask of KVM's leaf tracker: REQUIRED when one needs them
+ * (expect kvm, audit kvm), else IF_AVAILABLE when one looks at memory
+ * (a verb that checks_kvm_leaves), else OFF.
+ */
+enum spte_kvm_leaves_want spte_steps_want_kvm_leaves(GPtrArray *steps);
+
+/*
+ * The self-check: bring KVM's leaf model up to now and compare its leaf
+ * counts with KVM's own statistics.  A mismatch is a failed check of
+ * @step ("KVM view: TRACKING ERROR ..."), said on @line; an incomplete
+ * model is said on @line the first time.  When @say, the verdict line
+ * ("KVM view: 8 4K, 1 2M leaves (matches KVM stats)") is always appended.
+ * Returns the model, complete or not, or NULL when KVM's leaves are not
+ * tracked.
+ */
+const struct spte_kvm_leaves *spte_session_kvm_leaves(struct spte_session *s,
+							const struct spte_step *step,
+							gboolean say,
+							GString *line);
+
+/*
+ * The model as the self-check before this step left it, complete, for a
+ * check that needs it (the step's verb checks_kvm_leaves).  FALSE with @error when
+ * KVM's leaves are not tracked; TRUE with *@model NULL when the model is
+ * incomplete: that is a failed check of @step already, said on @line.
+ */
+gboolean spte_session_kvm_leaves_for_check(struct spte_session *s,
+					   const struct spte_step *step,
+					   GString *line,
+					   const struct spte_kvm_leaves **model,
+					   GError **error);
 
 #endif

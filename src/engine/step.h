@@ -78,6 +78,11 @@ struct spte_verb {
 	gboolean (*parse)(struct spte_step *step, GError **error);
 	/* shows KVM's tracepoints: a scenario with it traces from the start */
 	gboolean traces_kvm;
+	/*
+	 * looks at guest memory: with KVM's leaves tracked, the session
+	 * self-checks the model against KVM's counts after the step
+	 */
+	gboolean checks_kvm_leaves;
 	const char *usage;		/* "fill GPA PAGES PATTERN" */
 	const char *help;
 };
@@ -111,6 +116,7 @@ struct spte_step {
 	guint64 count;			/* a number argument: scans, node */
 	GStrv words;			/* the rest of the line (expect) */
 	gboolean needs_mirror;
+	gboolean needs_kvm_leaves;	/* reads KVM's leaves: expect kvm */
 	/*
 	 * "since 6.9: STEP" / "before 6.9: STEP": the step runs only on
 	 * kernels >= since and < before, as SPTE_KMAJMIN(major, minor);

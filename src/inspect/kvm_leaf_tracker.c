@@ -32,6 +32,9 @@ static const char *const leaf_events[] = {
 #define RING_BYTES_PER_PAGE	128
 #define RING_MIN_KB		1024
 #define RING_MAX_KB		32768
+/* A self-check looks this often, this far apart, before a mismatch counts. */
+#define CHECK_ROUNDS		5
+#define CHECK_RETRY_US		(20 * 1000)
 
 struct spte_kvm_leaf_tracker {
 	char *dir;		/* the instance */
@@ -340,19 +343,45 @@ enum spte_kvm_check spte_kvm_leaf_tracker_check(struct spte_kvm_leaf_tracker *t,
 	static const char *const names[] = { "pages_4k", "pages_2m",
 					     "pages_1g" };
 	static const char *const sizes[] = { "4K", "2M", "1G" };
-	guint64 model[3], kvm[3];
-	gboolean have[3], any = FALSE, same = TRUE;
+	guint64 model[3], kvm[3], before[3];
+	gboolean have[3], any, same;
 	const char *why;
 	GString *counts = g_string_new(NULL);
 
-	spte_kvm_leaf_tracker_sync(t);
+	/*
+	 * KVM keeps changing its leaves while we look (ksmd, khugepaged,
+	 * reclaim zap them from other threads), so the counts are read on
+	 * both sides of the sync: equal readings bracket the marker, and
+	 * the model up to it must match them.  A difference in readings, or
+	 * with the model, is looked at again a few times before it counts:
+	 * a change between the sync and the second reading is not an error.
+	 */
+	for (guint round = 0;; round++) {
+		any = FALSE;
+		same = TRUE;
+		for (guint i = 0; i < 3; i++) {
+			have[i] = stats && spte_kvm_stats_has(stats, names[i]) &&
+				  spte_kvm_stats_get(stats, names[i],
+						     &before[i], NULL);
+		}
+		spte_kvm_leaf_tracker_sync(t);
+		for (guint i = 0; i < 3; i++) {
+			model[i] = spte_kvm_leaves_count(t->model, G_MAXUINT,
+							 i + 1);
+			have[i] = have[i] &&
+				  spte_kvm_stats_get(stats, names[i], &kvm[i],
+						     NULL);
+			any |= have[i];
+			if (have[i] && (kvm[i] != model[i] ||
+					kvm[i] != before[i]))
+				same = FALSE;
+		}
+		if (same || round == CHECK_ROUNDS - 1 ||
+		    !spte_kvm_leaves_complete(t->model, NULL))
+			break;
+		g_usleep(CHECK_RETRY_US);
+	}
 	for (guint i = 0; i < 3; i++) {
-		model[i] = spte_kvm_leaves_count(t->model, G_MAXUINT, i + 1);
-		have[i] = stats && spte_kvm_stats_has(stats, names[i]) &&
-			  spte_kvm_stats_get(stats, names[i], &kvm[i], NULL);
-		any |= have[i];
-		if (have[i] && kvm[i] != model[i])
-			same = FALSE;
 		/* 1G leaves are rare: shown when there are any */
 		if (i < 2 || model[i] || (have[i] && kvm[i]))
 			g_string_append_printf(counts, "%s%" G_GUINT64_FORMAT

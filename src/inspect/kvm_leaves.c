@@ -622,6 +622,25 @@ void spte_kvm_leaves_get_stats(const struct spte_kvm_leaves *m,
 	*out = m->stats;
 }
 
+struct spte_kvm_snapshot *spte_kvm_leaves_snapshot(const struct spte_kvm_leaves *m)
+{
+	struct spte_kvm_snapshot *snap = g_new0(struct spte_kvm_snapshot, 1);
+
+	snap->format = m->fmt;
+	snap->incomplete = g_strdup(m->incomplete);
+	snap->leaves = spte_kvm_leaves_range(m, SPTE_KVM_AS_NORMAL, 0, 0);
+	return snap;
+}
+
+void spte_kvm_snapshot_free(struct spte_kvm_snapshot *snap)
+{
+	if (!snap)
+		return;
+	g_free(snap->incomplete);
+	g_array_unref(snap->leaves);
+	g_free(snap);
+}
+
 /* ---- folded text ---- */
 
 /*

@@ -215,6 +215,22 @@ void spte_kvm_leaves_get_stats(const struct spte_kvm_leaves *m,
 			       struct spte_kvm_leaves_stats *out);
 
 /*
+ * The model's normal-memory leaves at one moment, kept with a named dump
+ * for the report (docs/dump-format.md, "kvm" of a dump) and for
+ * 'spte diff --kvm'.
+ */
+struct spte_kvm_snapshot {
+	enum spte_kvm_spte_format format;
+	char *incomplete;	/* why the model had a hole; NULL: complete */
+	GArray *leaves;		/* struct spte_kvm_leaf of as_id 0, GPA order */
+};
+
+struct spte_kvm_snapshot *spte_kvm_leaves_snapshot(const struct spte_kvm_leaves *m);
+void spte_kvm_snapshot_free(struct spte_kvm_snapshot *snap);
+typedef struct spte_kvm_snapshot spte_kvm_snapshot;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(spte_kvm_snapshot, spte_kvm_snapshot_free)
+
+/*
  * The leaves of @as_id in [@gpa, @gpa + @len) (len 0: all) folded
  * (inspect/fold.h): a run of leaves of one size, flags and copy count is
  * one "×N gpa A-B step S" line with its PFNs said to be contiguous, one

@@ -59,6 +59,22 @@ GStrv spte_scenario_lab_args(const struct spte_scenario *sc)
 	return g_strv_builder_end(b);
 }
 
+/* How far KVM's leaves could be trusted in this run. */
+static void print_kvm_self_checks(const struct spte_session *s)
+{
+	const struct spte_kvm_self_checks *k = &s->kvm_self;
+
+	if (!s->kvm_leaves) {
+		if (s->kvm_leaves_why)
+			printf("KVM view: not tracked: %s\n", s->kvm_leaves_why);
+		return;
+	}
+	printf("KVM view: %u self-checks against KVM's page counts: %u "
+	       "matched, %u tracking errors, %u without a verdict "
+	       "(model incomplete)\n", k->checks, k->matched, k->mismatched,
+	       k->incomplete);
+}
+
 static void print_verdict(struct spte_session *s, const char *name)
 {
 	guint failed = 0;
@@ -122,7 +138,8 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 			    error))
 		return NULL;
 	if (!spte_session_boot(&s, &mem, NULL, g_strv_contains(
-			(const char *const *)sc->requires, "module"), &times,
+			(const char *const *)sc->requires, "module"),
+			       spte_steps_want_kvm_leaves(sc->steps), &times,
 			       error)) {
 		spte_session_close(&s);
 		return NULL;
@@ -166,6 +183,7 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 			printf("halting the guest: %s\n", err->message);
 	}
 	spte_session_drain_events(&s, NULL);
+	print_kvm_self_checks(&s);
 	print_verdict(&s, sc->name);
 	report = spte_report_build(sc, &s, kernel);
 	spte_session_close(&s);

@@ -92,6 +92,7 @@ static const struct spte_verb verbs[] = {
 	{
 		.name = "expect",
 		.where = SPTE_STEP_EXPECT,
+		.checks_kvm_leaves = TRUE,
 		.run = step_expect,
 		.parse = expect_parse,
 		.usage = "expect WHAT ...",

@@ -7,6 +7,7 @@
 
 #include "dump_json.h"
 #include "dump_text.h"
+#include "kvm_leaf_tracker.h"
 #include "timeline.h"
 #include "families.h"
 #include "spte_error.h"
@@ -242,23 +243,27 @@ static gboolean step_unmap(struct spte_session *s, const struct spte_step *step,
 	return TRUE;
 }
 
+/* A named dump keeps KVM's leaves of the same moment beside the mirror's. */
 static void keep_dump(struct spte_session *s, const char *name,
 		      struct spte_mirror_table *t)
 {
-	struct spte_named_dump *d;
+	const struct spte_kvm_leaves *kvm = s->kvm_leaves ?
+		spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
+	struct spte_named_dump *d = NULL;
 
-	for (guint i = 0; i < s->dumps->len; i++) {
-		d = s->dumps->pdata[i];
-		if (g_str_equal(d->name, name)) {
-			spte_mirror_table_free(d->table);
-			d->table = t;
-			return;
-		}
+	for (guint i = 0; i < s->dumps->len && !d; i++)
+		if (g_str_equal(((struct spte_named_dump *)s->dumps->pdata[i])->name,
+				name))
+			d = s->dumps->pdata[i];
+	if (!d) {
+		d = g_new0(struct spte_named_dump, 1);
+		d->name = g_strdup(name);
+		g_ptr_array_add(s->dumps, d);
 	}
-	d = g_new0(struct spte_named_dump, 1);
-	d->name = g_strdup(name);
+	spte_mirror_table_free(d->table);
 	d->table = t;
-	g_ptr_array_add(s->dumps, d);
+	spte_kvm_snapshot_free(d->kvm);
+	d->kvm = kvm ? spte_kvm_leaves_snapshot(kvm) : NULL;
 }
 
 static gboolean step_dump(struct spte_session *s, const struct spte_step *step,
@@ -404,6 +409,7 @@ static const struct spte_verb verbs[] = {
 		.where = SPTE_STEP_MIRROR,
 		.args = { SPTE_ARG_FILE },
 		.optional = 1,
+		.checks_kvm_leaves = TRUE,
 		.run = step_dump,
 		.usage = "dump [NAME|FILE.json]",
 		.help = "mirror: print the shadow table; keep it as NAME "
@@ -420,6 +426,7 @@ static const struct spte_verb verbs[] = {
 	{
 		.name = "audit",
 		.where = SPTE_STEP_MIRROR,
+		.checks_kvm_leaves = TRUE,
 		.run = step_audit,
 		.usage = "audit",
 		.help = "check: every mirror leaf agrees with the primary page "

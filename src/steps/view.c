@@ -30,6 +30,7 @@ static const struct spte_verb verbs[] = {
 		.name = "view",
 		.where = SPTE_STEP_HOST,
 		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
+		.checks_kvm_leaves = TRUE,
 		.run = step_view,
 		.traces_kvm = TRUE,
 		.usage = "view GPA PAGES",
