@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fold.h"
+#include "kvm_leaves.h"
 #include "kvm_stats.h"
 #include "primary.h"
 #include "view3.h"
@@ -25,15 +26,29 @@ enum relation {
 	REL_UNKNOWN,		/* pagemap hid the PFN: no CAP_SYS_ADMIN */
 };
 
+/* KVM's leaf against the mirror's, where both map the page. */
+enum kvm_mirror {
+	KVM_MIRROR_NONE,	/* no mirror, or it maps nothing here */
+	KVM_MIRROR_SAME,
+	KVM_MIRROR_DIFFERS,
+};
+
 struct page_view {
 	struct spte_primary_page p;
 	const struct spte_mirror_leaf *leaf;
 	guint64 mpfn;		/* the mirror's PFN for this 4K page */
 	enum relation rel;
+	/* KVM's own leaf (inspect/kvm_leaves.h), as the mirror's above */
+	const struct spte_kvm_leaf *kleaf;
+	guint64 kpfn;
+	enum relation krel;
+	enum kvm_mirror kmirror;
 };
 
+#define NR_COLS 5
+
 struct row {
-	char *cols[4];
+	char *cols[NR_COLS];
 };
 
 static void row_clear(gpointer data)
@@ -44,10 +59,28 @@ static void row_clear(gpointer data)
 		g_free(r->cols[i]);
 }
 
+static gboolean same_kvm(const struct page_view *a, const struct page_view *b)
+{
+	const struct spte_kvm_spte *x, *y;
+
+	if (a->krel != b->krel || a->kmirror != b->kmirror ||
+	    !a->kleaf != !b->kleaf)
+		return FALSE;
+	if (!a->kleaf)
+		return TRUE;
+	x = &a->kleaf->spte;
+	y = &b->kleaf->spte;
+	return a->kleaf->level == b->kleaf->level &&
+	       a->kleaf->copies == b->kleaf->copies &&
+	       x->readable == y->readable && x->writable == y->writable &&
+	       x->executable == y->executable && x->accessed == y->accessed &&
+	       x->dirty == y->dirty && x->mmu_writable == y->mmu_writable;
+}
+
 static gboolean same_row(const struct page_view *a, const struct page_view *b)
 {
 	if (a->p.flags != b->p.flags || a->p.node != b->p.node ||
-	    a->rel != b->rel || !a->leaf != !b->leaf)
+	    a->rel != b->rel || !a->leaf != !b->leaf || !same_kvm(a, b))
 		return FALSE;
 	return !a->leaf || (a->leaf->level == b->leaf->level &&
 			    (a->leaf->entry & FOLD_BITS) ==
@@ -163,6 +196,73 @@ static char *mirror_col(const struct page_view *v, guint64 n)
 	return g_string_free(s, FALSE);
 }
 
+static const char *const level_names[] = { "?", "4K", "2M", "1G" };
+
+/* KVM's column: level, PFNs and flags, and how it stands to the others. */
+static char *kvm_col(const struct page_view *v, guint64 n)
+{
+	const struct spte_kvm_leaf *l = v->kleaf;
+	g_autofree guint64 *pfn = NULL;
+	g_autofree char *flags = NULL;
+	guint64 leaves = 1;
+	GString *s;
+
+	if (!l)
+		return g_strdup("absent");
+	pfn = g_new(guint64, n);
+	for (guint64 i = 0; i < n; i++) {
+		pfn[i] = v[i].kpfn;
+		leaves += i && v[i].kleaf != v[i - 1].kleaf;
+	}
+	s = g_string_new(NULL);
+	g_string_append_printf(s, "%s x%" G_GUINT64_FORMAT " ",
+			       level_names[MIN(l->level, 3)], leaves);
+	describe_pfns(pfn, n, s);
+	flags = spte_kvm_spte_flags(&l->spte);
+	g_string_append_printf(s, ", %s", flags);
+	if (l->copies > 1)
+		g_string_append_printf(s, ", %u copies (roots)", l->copies);
+	if (v->krel == REL_SAME && v->kmirror == KVM_MIRROR_SAME)
+		g_string_append(s, ", same PFN as primary and mirror");
+	else if (v->krel != REL_UNMAPPED)
+		g_string_append_printf(s, ", %s", relation_text(v->krel));
+	if (v->kmirror == KVM_MIRROR_DIFFERS)
+		g_string_append(s, ", NOT the mirror's PFN");
+	else if (v->kmirror == KVM_MIRROR_SAME && v->krel != REL_SAME)
+		g_string_append(s, ", same as mirror");
+	return g_string_free(s, FALSE);
+}
+
+/* The primary against a secondary MMU's PFN for one page. */
+static enum relation relate(const struct spte_primary_page *p, gboolean mapped,
+			    guint64 pfn)
+{
+	if (!mapped)
+		return REL_UNMAPPED;
+	if (!(p->flags & SPTE_PRIMARY_PRESENT))
+		return REL_STALE_UNMAPPED;
+	if (!p->pfn)
+		return REL_UNKNOWN;
+	return p->pfn == pfn ? REL_SAME : REL_STALE_PFN;
+}
+
+static void attach_kvm(struct page_view *v, guint64 gpa, guint64 pages,
+		       const struct spte_kvm_leaves *kvm)
+{
+	for (guint64 i = 0; i < pages; i++) {
+		struct page_view *p = &v[i];
+		guint64 a = gpa + i * PAGE_SIZE;
+
+		p->kleaf = spte_kvm_leaves_lookup(kvm, SPTE_KVM_AS_NORMAL, a);
+		p->kpfn = p->kleaf ? p->kleaf->spte.pfn +
+				     ((a - p->kleaf->gpa) >> PAGE_SHIFT) : 0;
+		p->krel = relate(&p->p, p->kleaf != NULL, p->kpfn);
+		if (p->kleaf && p->leaf)
+			p->kmirror = p->kpfn == p->mpfn ? KVM_MIRROR_SAME :
+							  KVM_MIRROR_DIFFERS;
+	}
+}
+
 static void attach_mirror(struct page_view *v, guint64 gpa, guint64 pages,
 			  const struct spte_mirror_table *mirror)
 {
@@ -181,37 +281,34 @@ static void attach_mirror(struct page_view *v, guint64 gpa, guint64 pages,
 				  ((a - l->gpa) >> PAGE_SHIFT);
 		}
 	}
-	for (guint64 i = 0; i < pages; i++) {
-		struct page_view *p = &v[i];
-
-		if (!p->leaf)
-			p->rel = REL_UNMAPPED;
-		else if (!(p->p.flags & SPTE_PRIMARY_PRESENT))
-			p->rel = REL_STALE_UNMAPPED;
-		else if (!p->p.pfn)
-			p->rel = REL_UNKNOWN;
-		else
-			p->rel = p->p.pfn == p->mpfn ? REL_SAME : REL_STALE_PFN;
-	}
+	for (guint64 i = 0; i < pages; i++)
+		v[i].rel = relate(&v[i].p, v[i].leaf != NULL, v[i].mpfn);
 }
 
-static void print_rows(GArray *rows, GString *out)
+/* Columns padded to their widest; @ncols of them (no KVM: one fewer). */
+static void print_rows(GArray *rows, guint ncols, GString *out)
 {
-	guint w[3] = { 0 };
+	guint w[NR_COLS] = { 0 };
 
 	for (guint r = 0; r < rows->len; r++) {
 		const struct row *row = &g_array_index(rows, struct row, r);
 
-		for (guint c = 0; c < G_N_ELEMENTS(w); c++)
+		for (guint c = 0; c < ncols; c++)
 			w[c] = MAX(w[c], strlen(row->cols[c]));
 	}
 	for (guint r = 0; r < rows->len; r++) {
 		const struct row *row = &g_array_index(rows, struct row, r);
 
-		g_string_append_printf(out, "  %-*s | %*s | %-*s | %s\n",
-				       (int)w[0], row->cols[0],
-				       (int)w[1], row->cols[1],
-				       (int)w[2], row->cols[2], row->cols[3]);
+		g_string_append(out, " ");
+		for (guint c = 0; c < ncols; c++) {
+			gboolean last = c == ncols - 1;
+
+			/* the page count is a number: right-aligned */
+			g_string_append_printf(out, c == 1 ? " %*s" : " %-*s",
+					       last ? 0 : (int)w[c],
+					       row->cols[c]);
+			g_string_append(out, last ? "\n" : " |");
+		}
 	}
 }
 
@@ -288,9 +385,11 @@ static void format_trace(struct spte_kvm_trace *trace, guint64 gpa,
 
 void spte_view3_format(struct spte_vm *vm,
 		       const struct spte_mirror_table *mirror,
+		       const struct spte_kvm_leaves *kvm, const char *kvm_why,
 		       struct spte_kvm_trace *trace, guint64 gpa,
 		       guint64 pages, GString *out)
 {
+	const char *incomplete = NULL;
 	g_autofree struct spte_primary_page *prim = NULL;
 	g_autofree struct page_view *v = NULL;
 	g_autoptr(GArray) rows = NULL;
@@ -336,13 +435,19 @@ void spte_view3_format(struct spte_vm *vm,
 	}
 	if (mirror)
 		attach_mirror(v, gpa, pages, mirror);
+	if (kvm)
+		attach_kvm(v, gpa, pages, kvm);
 
 	rows = g_array_new(FALSE, TRUE, sizeof(struct row));
 	g_array_set_clear_func(rows, row_clear);
 	g_array_append_val(rows, ((struct row){ .cols = {
 		g_strdup("gpa range"), g_strdup("pages"),
 		g_strdup("primary: pfn, flags, node"),
-		g_strdup("mirror: level, pfn, flags, memtype") } }));
+		g_strdup("mirror: level, pfn, flags, memtype"),
+		kvm ? g_strdup_printf("KVM (%s): level, pfn, flags",
+				      spte_kvm_spte_format_name(
+					      spte_kvm_leaves_spte_format(kvm)))
+		    : NULL } }));
 	for (guint64 i = 0; i < pages;) {
 		guint64 n = 1;
 
@@ -355,10 +460,18 @@ void spte_view3_format(struct spte_vm *vm,
 					gpa + (i + n) * PAGE_SIZE - 1),
 			g_strdup_printf("%" G_GUINT64_FORMAT, n),
 			primary_col(&v[i], n),
-			mirror_col(&v[i], n) } }));
+			mirror_col(&v[i], n),
+			kvm ? kvm_col(&v[i], n) : NULL } }));
 		i += n;
 	}
-	print_rows(rows, out);
+	print_rows(rows, kvm ? NR_COLS : NR_COLS - 1, out);
+	if (!kvm)
+		g_string_append_printf(out, "  KVM's leaves: not tracked%s%s\n",
+				       kvm_why ? ": " : "",
+				       kvm_why ? kvm_why : "");
+	else if (!spte_kvm_leaves_complete(kvm, &incomplete))
+		g_string_append_printf(out, "  KVM's leaves: INCOMPLETE, not "
+				       "to be trusted: %s\n", incomplete);
 	for (guint64 i = 0; i < pages; i++) {
 		if ((v[i].p.flags & SPTE_PRIMARY_KSM) && spte_primary_ksm_note()) {
 			g_string_append_printf(out, "  note: %s\n",

@@ -4,6 +4,7 @@
  *
  *   expect mirror GPA PAGES PROP...     every page's mirror leaf
  *   expect primary GPA PAGES PROP...    every page's primary PTE
+ *   expect kvm GPA PAGES PROP...        every page's leaf in KVM's own MMU
  *   expect sequence GPA PAGES [EVENT...] notifier calls, in this order
  *   expect count GPA PAGES EVENT >=|<=|== N
  *   expect none GPA PAGES EVENT
@@ -30,6 +31,7 @@ static const struct subject {
 } subjects[] = {
 	{ "mirror", TRUE, spte_expect_props_parse, spte_expect_mirror },
 	{ "primary", FALSE, spte_expect_props_parse, spte_expect_primary },
+	{ "kvm", FALSE, spte_expect_kvm_parse, spte_expect_kvm },
 	{ "sequence", TRUE, spte_expect_sequence_parse, spte_expect_sequence },
 	{ "count", TRUE, spte_expect_count_parse, spte_expect_count },
 	{ "none", TRUE, spte_expect_none_parse, spte_expect_count },
@@ -96,7 +98,7 @@ static const struct spte_verb verbs[] = {
 		.run = step_expect,
 		.parse = expect_parse,
 		.usage = "expect WHAT ...",
-		.help = "check: mirror|primary GPA PAGES PROPS, "
+		.help = "check: mirror|primary|kvm GPA PAGES PROPS, "
 			"sequence|count|none GPA PAGES EVENTS, "
 			"changed|unchanged GPA PAGES DUMP, damon GPA PAGES "
 			"hot|cold (see docs)",

@@ -33,6 +33,11 @@ gboolean spte_expect_changed(struct spte_session *s,
 gboolean spte_expect_unchanged(struct spte_session *s,
 			       const struct spte_step *step, GString *line,
 			       GError **error);
+/* kvm GPA PAGES PROP... (expect_kvm.c) */
+gboolean spte_expect_kvm_parse(struct spte_step *step, const char *const *w,
+			       guint n, GError **error);
+gboolean spte_expect_kvm(struct spte_session *s, const struct spte_step *step,
+			 GString *line, GError **error);
 /* damon GPA PAGES hot|cold */
 gboolean spte_expect_damon_parse(struct spte_step *step,
 				 const char *const *w, guint n,

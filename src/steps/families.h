@@ -53,6 +53,13 @@ guint64 spte_damon_hva(struct spte_session *s, guint64 gpa);
 guint spte_damon_max_accesses(void);
 
 /*
+ * audit kvm: every KVM leaf against the primary page tables and, with the
+ * mirror, against the mirror's leaf for the same page.  (expect_kvm.c)
+ */
+gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
+			GString *line, GError **error);
+
+/*
  * "a(CLEAR) -> b -> c" for a scenario's sequence as a kernel with
  * @callbacks (bit per SPTE_CB_*) will call it.  (expect.c)
  */

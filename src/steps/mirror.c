@@ -323,12 +323,35 @@ static gboolean step_events(struct spte_session *s,
 	return TRUE;
 }
 
+/* "audit" is the mirror's, "audit kvm" KVM's (expect_kvm.c). */
+static gboolean audit_parse(struct spte_step *step, GError **error)
+{
+	guint n = g_strv_length(step->words);
+
+	if (!n)
+		return TRUE;
+	if (n == 1 && g_str_equal(step->words[0], "kvm")) {
+		step->name = g_strdup("kvm");
+		step->needs_kvm_leaves = TRUE;
+		step->needs_mirror = FALSE;
+		return TRUE;
+	}
+	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+		    "expected 'audit' (the mirror) or 'audit kvm' (KVM's own "
+		    "leaves)");
+	return FALSE;
+}
+
 static gboolean step_audit(struct spte_session *s, const struct spte_step *step,
 			   GString *line, GError **error)
 {
 	struct spte_mirror_audit a;
 	guint64 bad;
-	int err = spte_mirror_audit(s->mirror, &a);
+	int err;
+
+	if (step->needs_kvm_leaves)
+		return spte_audit_kvm(s, step, line, error);
+	err = spte_mirror_audit(s->mirror, &a);
 
 	if (err)
 		return mirror_failed(error, err, "SPTE_MIRROR_AUDIT");
@@ -428,9 +451,11 @@ static const struct spte_verb verbs[] = {
 		.where = SPTE_STEP_MIRROR,
 		.checks_kvm_leaves = TRUE,
 		.run = step_audit,
-		.usage = "audit",
-		.help = "check: every mirror leaf agrees with the primary page "
-			"tables",
+		.parse = audit_parse,
+		.usage = "audit [kvm]",
+		.help = "check: every mirror leaf (kvm: every leaf of KVM's "
+			"own MMU) agrees with the primary page tables, and KVM's "
+			"with the mirror's",
 	},
 };
 

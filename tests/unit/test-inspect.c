@@ -388,7 +388,7 @@ static void test_view3_synthetic(void)
 		return;
 	}
 	view_setup(&f);
-	spte_view3_format(&f.vm, f.t, NULL, 0, 525, out);
+	spte_view3_format(&f.vm, f.t, NULL, NULL, NULL, 0, 525, out);
 	g_test_message("%s", out->str);
 
 	spte_assert_contains(out->str, "three-way view: gpa 0x0-0x20cfff "
@@ -440,16 +440,16 @@ static void test_view3_no_module(void)
 	struct view_fixture f;
 
 	view_setup(&f);
-	spte_view3_format(&f.vm, NULL, NULL, 0x209000, 3, out);
+	spte_view3_format(&f.vm, NULL, NULL, NULL, NULL, 0x209000, 3, out);
 	g_test_message("%s", out->str);
 	row = row_of(out->str, "0x000000209000-0x00000020bfff | 3 |");
 	spte_assert_contains(row, "not present | no mirror (spte run --mirror)");
 
 	g_string_truncate(out, 0);
-	spte_view3_format(&f.vm, NULL, NULL, 2 * HUGE - PAGE, 2, out);
+	spte_view3_format(&f.vm, NULL, NULL, NULL, NULL, 2 * HUGE - PAGE, 2, out);
 	spte_assert_contains(out->str, "is not inside one memslot");
 	g_string_truncate(out, 0);
-	spte_view3_format(&f.vm, NULL, NULL, 0x10, 1, out);
+	spte_view3_format(&f.vm, NULL, NULL, NULL, NULL, 0x10, 1, out);
 	spte_assert_contains(out->str, "not a page-aligned range");
 	view_teardown(&f);
 }
@@ -473,7 +473,7 @@ static void test_view3_vm(void)
 	ram = vm->ram.hva;
 	for (int i = 0; i < 8; i++)
 		ram[i * PAGE] = 1;
-	spte_view3_format(vm, NULL, NULL, 0, 16, out);
+	spte_view3_format(vm, NULL, NULL, NULL, NULL, 0, 16, out);
 	g_test_message("%s", out->str);
 	written = row_of(out->str, "0x000000000000-0x000000007fff | 8 | ");
 	spte_assert_contains(written, ", P ");

@@ -149,7 +149,7 @@ static const struct {
 	{ "[scenario]\nsummary = s\n[steps]\nexpect count 0 1 release > 1\n",
 	  "f.scenario:4: expected 'expect count GPA PAGES EVENT >=|<=|== N'" },
 	{ "[scenario]\nsummary = s\n[steps]\nexpect weather 0 1\n",
-	  "f.scenario:4: expected 'expect mirror|primary|sequence" },
+	  "f.scenario:4: expected 'expect mirror|primary|kvm|sequence" },
 	{ "[scenario]\nsummary = s\n[steps]\nmadvise 0 1 forget\n",
 	  "f.scenario:4: 'forget' is not mergeable|unmergeable" },
 	{ "[scenario]\nsummary = s\n[steps]\nksm-scan many\n",
