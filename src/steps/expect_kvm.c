@@ -107,9 +107,17 @@ static struct kvm_page *kvm_pages(struct spte_session *s,
 	g_autofree struct spte_primary_page *prim =
 		g_new0(struct spte_primary_page, pages);
 	g_autofree struct kvm_page *v = g_new0(struct kvm_page, pages);
-	void *hva = spte_session_hva(s, gpa, pages, error);
+	void *hva = spte_vm_gpa_to_hva(s->vm, gpa, pages << PAGE_SHIFT);
 
-	if (!hva || !spte_primary_read(hva, pages, prim, error))
+	if (!hva) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+			    "gpa %#" G_GINT64_MODIFIER "x + %" G_GUINT64_FORMAT
+			    " pages is not inside one memslot (guest RAM: %"
+			    G_GUINT64_FORMAT " MiB at gpa 0)", gpa, pages,
+			    s->vm->ram.size >> 20);
+		return NULL;
+	}
+	if (!spte_primary_read(hva, pages, prim, error))
 		return NULL;
 	for (guint64 i = 0; i < pages; i++) {
 		guint64 a = gpa + (i << PAGE_SHIFT);
@@ -244,7 +252,7 @@ enum kvm_audit_kind {
 	AUDIT_WRITABLE,		/* writable over a page the primary shares */
 	AUDIT_LEVEL,		/* a huge leaf over small primary pages */
 	AUDIT_MIRROR,		/* the mirror maps another page there */
-	AUDIT_OUTSIDE,		/* a leaf outside guest RAM */
+	AUDIT_OUTSIDE,		/* a leaf outside every memslot */
 	AUDIT_NR_KINDS,
 };
 
@@ -254,7 +262,7 @@ static const char *const audit_kind_names[AUDIT_NR_KINDS] = {
 	[AUDIT_WRITABLE] = "writable over a KSM or zero page",
 	[AUDIT_LEVEL] = "huge over pages that are not one huge page",
 	[AUDIT_MIRROR] = "on another PFN than the mirror's",
-	[AUDIT_OUTSIDE] = "outside guest RAM",
+	[AUDIT_OUTSIDE] = "outside every memslot",
 };
 
 #define AUDIT_MAX_REPORTS	8
@@ -283,7 +291,7 @@ static void audit_report(struct kvm_audit *a, enum kvm_audit_kind kind,
 				       G_GINT64_MODIFIER "x", v->mirror_pfn);
 }
 
-/* One leaf's pages, @v[0] its first, all inside guest RAM. */
+/* One leaf's pages, @v[0] its first, all inside one memslot. */
 static void audit_leaf(struct kvm_audit *a, const struct spte_kvm_leaf *l,
 		       const struct kvm_page *v, guint64 pages)
 {
@@ -317,14 +325,15 @@ static void audit_leaf(struct kvm_audit *a, const struct spte_kvm_leaf *l,
 gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
 			GString *line, GError **error)
 {
+	const struct spte_region *slots[] = { &s->vm->ram, &s->vm->sys };
+	struct kvm_page *v[G_N_ELEMENTS(slots)] = { NULL };
 	const struct spte_kvm_leaves *m;
 	struct spte_mirror_table *t = NULL;
-	g_autofree struct kvm_page *v = NULL;
 	g_autoptr(GArray) leaves = NULL;
 	g_autoptr(GString) reports = g_string_new(NULL);
 	g_autoptr(GString) detail = g_string_new(NULL);
 	struct kvm_audit a = { .reports = reports };
-	guint64 ram = s->vm->ram.gpa, pages = s->vm->ram.size >> PAGE_SHIFT;
+	gboolean done = FALSE;
 	guint64 bad = 0;
 
 	if (!spte_session_kvm_leaves_for_check(s, step, line, &m, error))
@@ -336,29 +345,40 @@ gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
 		if (!t)
 			return FALSE;
 	}
-	v = kvm_pages(s, m, t, ram, pages, error);
-	spte_mirror_table_free(t);
-	if (!v)
-		return FALSE;
-	for (guint64 i = 0; i < pages; i++) {
-		if ((v[i].prim.flags & SPTE_PRIMARY_PRESENT) && !v[i].prim.pfn) {
-			g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
-				    "pagemap hides PFNs (CAP_SYS_ADMIN is "
-				    "needed to compare them)");
-			return FALSE;
+	/* every memslot KVM can map: guest RAM and the agent's own slot */
+	for (guint k = 0; k < G_N_ELEMENTS(slots); k++) {
+		v[k] = kvm_pages(s, m, t, slots[k]->gpa,
+				 slots[k]->size >> PAGE_SHIFT, error);
+		for (guint64 i = 0; v[k] && i < slots[k]->size >> PAGE_SHIFT;
+		     i++) {
+			if ((v[k][i].prim.flags & SPTE_PRIMARY_PRESENT) &&
+			    !v[k][i].prim.pfn) {
+				g_set_error(error, SPTE_ERROR,
+					    SPTE_ERROR_UNSUPPORTED, "pagemap "
+					    "hides PFNs (CAP_SYS_ADMIN is "
+					    "needed to compare them)");
+				goto out;
+			}
 		}
+		if (!v[k])
+			goto out;
 	}
 	leaves = spte_kvm_leaves_range(m, SPTE_KVM_AS_NORMAL, 0, 0);
 	for (guint i = 0; i < leaves->len; i++) {
 		const struct spte_kvm_leaf *l =
 			&g_array_index(leaves, struct spte_kvm_leaf, i);
+		guint k;
 
-		if (l->gpa < ram || l->gpa + l->size > ram + (pages << PAGE_SHIFT)) {
+		for (k = 0; k < G_N_ELEMENTS(slots); k++)
+			if (l->gpa >= slots[k]->gpa &&
+			    l->gpa + l->size <= slots[k]->gpa + slots[k]->size)
+				break;
+		if (k == G_N_ELEMENTS(slots)) {
 			a.leaves++;
 			audit_report(&a, AUDIT_OUTSIDE, l->gpa, NULL);
 			continue;
 		}
-		audit_leaf(&a, l, &v[(l->gpa - ram) >> PAGE_SHIFT],
+		audit_leaf(&a, l, &v[k][(l->gpa - slots[k]->gpa) >> PAGE_SHIFT],
 			   l->size >> PAGE_SHIFT);
 	}
 	for (guint k = 0; k < AUDIT_NR_KINDS; k++)
@@ -388,5 +408,10 @@ gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
 	if (a.nr_reports > AUDIT_MAX_REPORTS)
 		g_string_append_printf(line, "\n  ... and %u more",
 				       a.nr_reports - AUDIT_MAX_REPORTS);
-	return TRUE;
+	done = TRUE;
+out:
+	spte_mirror_table_free(t);
+	for (guint k = 0; k < G_N_ELEMENTS(slots); k++)
+		g_free(v[k]);
+	return done;
 }
