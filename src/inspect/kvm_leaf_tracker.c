@@ -47,6 +47,7 @@ struct spte_kvm_leaf_tracker {
 	guint64 syncs;
 	struct spte_kvm_leaves *model;
 	gboolean enabled[G_N_ELEMENTS(leaf_events)];
+	gboolean mono_clock;	/* trace times are CLOCK_MONOTONIC */
 };
 
 static char *read_line(const char *path)
@@ -244,6 +245,14 @@ gboolean spte_kvm_leaf_tracker_start(struct spte_kvm_leaf_tracker **out,
 	path = g_build_filename(t->dir, "buffer_size_kb", NULL);
 	if (!spte_knob_write(path, size, error))
 		return FALSE;
+	/*
+	 * CLOCK_MONOTONIC, the clock of the mirror's event records
+	 * (ktime_get_ns()), so a leaf's times compare with a notifier call's;
+	 * without it (the "local" default) they compare with nothing.
+	 */
+	g_free(path);
+	path = g_build_filename(t->dir, "trace_clock", NULL);
+	t->mono_clock = spte_knob_write(path, "mono", NULL);
 	pipe = g_build_filename(t->dir, "trace_pipe", NULL);
 	t->pipe_fd = open(pipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (t->pipe_fd < 0)
@@ -334,6 +343,11 @@ void spte_kvm_leaf_tracker_sync(struct spte_kvm_leaf_tracker *t)
 const struct spte_kvm_leaves *spte_kvm_leaf_tracker_model(struct spte_kvm_leaf_tracker *t)
 {
 	return t->model;
+}
+
+gboolean spte_kvm_leaf_tracker_mono_clock(struct spte_kvm_leaf_tracker *t)
+{
+	return t->mono_clock;
 }
 
 enum spte_kvm_check spte_kvm_leaf_tracker_check(struct spte_kvm_leaf_tracker *t,

@@ -66,6 +66,13 @@ void spte_kvm_leaf_tracker_sync(struct spte_kvm_leaf_tracker *t);
 /* The model, as of the last sync. */
 const struct spte_kvm_leaves *spte_kvm_leaf_tracker_model(struct spte_kvm_leaf_tracker *t);
 
+/*
+ * Whether the model's times (since_us, age_cleared_us) are CLOCK_MONOTONIC
+ * microseconds, comparable with the mirror's event times: the instance's
+ * trace_clock could be set to "mono".
+ */
+gboolean spte_kvm_leaf_tracker_mono_clock(struct spte_kvm_leaf_tracker *t);
+
 /* Outcome of a self-check. */
 enum spte_kvm_check {
 	SPTE_KVM_CHECK_MATCH,		/* every count equals KVM's */

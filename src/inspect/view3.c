@@ -72,6 +72,7 @@ static gboolean same_kvm(const struct page_view *a, const struct page_view *b)
 	y = &b->kleaf->spte;
 	return a->kleaf->level == b->kleaf->level &&
 	       a->kleaf->copies == b->kleaf->copies &&
+	       !a->kleaf->age_clears == !b->kleaf->age_clears &&
 	       x->readable == y->readable && x->writable == y->writable &&
 	       x->executable == y->executable && x->accessed == y->accessed &&
 	       x->dirty == y->dirty && x->mmu_writable == y->mmu_writable;
@@ -222,6 +223,9 @@ static char *kvm_col(const struct page_view *v, guint64 n)
 	g_string_append_printf(s, ", %s", flags);
 	if (l->copies > 1)
 		g_string_append_printf(s, ", %u copies (roots)", l->copies);
+	/* each time, KVM answered "young" to an aging notifier */
+	if (l->age_clears)
+		g_string_append(s, ", aged (KVM said young)");
 	if (v->krel == REL_SAME && v->kmirror == KVM_MIRROR_SAME)
 		g_string_append(s, ", same PFN as primary and mirror");
 	else if (v->krel != REL_UNMAPPED)

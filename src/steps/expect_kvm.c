@@ -10,6 +10,7 @@
 
 #include "expect.h"
 #include "families.h"
+#include "kvm_leaf_tracker.h"
 #include "kvm_leaves.h"
 #include "primary.h"
 #include "spte_error.h"
@@ -415,3 +416,192 @@ out:
 		g_free(v[k]);
 	return done;
 }
+
+/* ---- KVM's answers to the aging notifiers, for 'events' ---- */
+
+/* What the last 'events' saw: leaf GPA -> its age_clears then. */
+static void age_seen_free(void *state)
+{
+	g_hash_table_unref(state);
+}
+
+static const struct spte_session_key age_seen_key = {
+	.name = "KVM's aging counts at the last 'events'",
+	.free = age_seen_free,
+};
+
+enum kvm_answer {
+	ANSWER_YOUNG,		/* KVM cleared A: it said young */
+	ANSWER_OLD,		/* a leaf, A left alone: it said old */
+	ANSWER_NO_LEAF,		/* nothing mapped: old */
+	ANSWER_NOT_ASKED,	/* test_young: the mirror said young first */
+	ANSWER_UNTRACED,	/* test_young: KVM's reading is not traced */
+	ANSWER_NR,
+};
+
+static const char *const answer_names[ANSWER_NR] = {
+	[ANSWER_YOUNG] = "young",
+	[ANSWER_OLD] = "old",
+	[ANSWER_NO_LEAF] = "no leaf (old)",
+	[ANSWER_NOT_ASKED] = "not asked (the mirror said young first)",
+	[ANSWER_UNTRACED] = "not traced (test_young only reads)",
+};
+
+static guint64 *age_seen(GHashTable *seen, guint64 gpa)
+{
+	return g_hash_table_lookup(seen, &gpa);
+}
+
+/*
+ * @mono: the model's times are the events' clock, so a leaf installed
+ * after the call was not there to answer it, and an A bit cleared before
+ * it was another call's answer.
+ */
+static enum kvm_answer kvm_answer(const struct spte_kvm_leaves *m,
+				  GHashTable *seen, gboolean mono,
+				  const struct spte_mirror_event *ev,
+				  guint64 gpa)
+{
+	const struct spte_kvm_leaf *l = spte_kvm_leaves_lookup(
+		m, SPTE_KVM_AS_NORMAL, gpa);
+	guint64 at_us = ev->time_ns / 1000;
+	const guint64 *before;
+
+	if (l && mono && l->since_us > at_us)
+		l = NULL;
+
+	/*
+	 * __mmu_notifier_test_young() stops at the first subscriber that
+	 * says young, and the mirror registers after KVM, so it is asked
+	 * first.
+	 */
+	if (ev->callback == SPTE_CB_TEST_YOUNG)
+		return ev->result ? ANSWER_NOT_ASKED : l ? ANSWER_UNTRACED
+							 : ANSWER_NO_LEAF;
+	if (!l)
+		return ANSWER_NO_LEAF;
+	before = age_seen(seen, l->gpa);
+	if (l->age_clears <= (before ? *before : 0))
+		return ANSWER_OLD;
+	return !mono || l->age_cleared_us >= at_us ? ANSWER_YOUNG : ANSWER_OLD;
+}
+
+/* "0x0-0x1ffff, 0x40000-0x40fff" for a set of pages, a few ranges. */
+static void append_ranges(GString *out, GArray *pages)
+{
+	guint ranges = 0;
+
+	for (guint i = 0; i < pages->len;) {
+		guint64 lo = g_array_index(pages, guint64, i), hi = lo;
+
+		while (++i < pages->len &&
+		       g_array_index(pages, guint64, i) == hi + 4096)
+			hi += 4096;
+		if (++ranges > 4) {
+			g_string_append(out, ", ...");
+			return;
+		}
+		g_string_append_printf(out, "%s%#" G_GINT64_MODIFIER "x-%#"
+				       G_GINT64_MODIFIER "x", ranges > 1 ?
+				       ", " : "", lo, hi + 4095);
+	}
+}
+
+static gint cmp_gpa(gconstpointer a, gconstpointer b)
+{
+	guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void append_answers(GString *line, guint32 callback, guint64 total,
+			   GArray *const *by)
+{
+	g_string_append_printf(line, "\n  KVM's answers to %s over %"
+			       G_GUINT64_FORMAT " pages (its leaf model):",
+			       spte_mirror_callback_name(callback), total);
+	for (guint a = 0; a < ANSWER_NR; a++) {
+		if (!by[a]->len)
+			continue;
+		g_array_sort(by[a], cmp_gpa);
+		g_string_append_printf(line, " %s %u (", answer_names[a],
+				       by[a]->len);
+		append_ranges(line, by[a]);
+		g_string_append(line, ");");
+	}
+	g_string_truncate(line, line->len - 1);
+}
+
+/* What the next 'events' compares with. */
+static void remember_ages(const struct spte_kvm_leaves *m, GHashTable *seen)
+{
+	g_autoptr(GArray) leaves = spte_kvm_leaves_range(m, SPTE_KVM_AS_NORMAL,
+							 0, 0);
+
+	g_hash_table_remove_all(seen);
+	for (guint i = 0; i < leaves->len; i++) {
+		const struct spte_kvm_leaf *l =
+			&g_array_index(leaves, struct spte_kvm_leaf, i);
+		guint64 clears = l->age_clears;
+
+		g_hash_table_insert(seen, g_memdup2(&l->gpa, sizeof(l->gpa)),
+				    g_memdup2(&clears, sizeof(clears)));
+	}
+}
+
+void spte_kvm_answers_format(struct spte_session *s,
+			     const struct spte_mirror_event *ev, guint n,
+			     GString *line)
+{
+	static const guint32 aging[] = { SPTE_CB_CLEAR_FLUSH_YOUNG,
+					 SPTE_CB_CLEAR_YOUNG,
+					 SPTE_CB_TEST_YOUNG };
+	const struct spte_kvm_leaves *m = s->kvm_leaves ?
+		spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
+	GHashTable *seen = spte_session_kept(s, &age_seen_key);
+	gboolean mono;
+
+	if (!m || !spte_kvm_leaves_complete(m, NULL))
+		return;
+	mono = spte_kvm_leaf_tracker_mono_clock(s->kvm_leaves);
+	if (!seen) {
+		seen = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+					     g_free, g_free);
+		spte_session_keep(s, &age_seen_key, seen);
+	}
+	for (guint c = 0; c < G_N_ELEMENTS(aging); c++) {
+		g_autoptr(GHashTable) asked = g_hash_table_new_full(
+			g_int64_hash, g_int64_equal, g_free, NULL);
+		GArray *by[ANSWER_NR];
+		guint64 total = 0;
+
+		for (guint a = 0; a < ANSWER_NR; a++)
+			by[a] = g_array_new(FALSE, FALSE, sizeof(guint64));
+		for (guint i = 0; i < n; i++) {
+			if (ev[i].callback != aging[c] ||
+			    ev[i].gpa_start == SPTE_MIRROR_NONE)
+				continue;
+			for (guint64 g = ev[i].gpa_start & ~4095ULL;
+			     g < ev[i].gpa_end; g += 4096) {
+				guint64 *key = g_new(guint64, 1);
+
+				*key = g;
+				if (g_hash_table_contains(asked, key)) {
+					g_free(key);
+					continue;
+				}
+				g_hash_table_add(asked, key);
+				g_array_append_val(by[kvm_answer(m, seen, mono,
+								 &ev[i], g)],
+						   g);
+				total++;
+			}
+		}
+		if (total)
+			append_answers(line, aging[c], total, by);
+		for (guint a = 0; a < ANSWER_NR; a++)
+			g_array_unref(by[a]);
+	}
+	remember_ages(m, seen);
+}
+

@@ -60,6 +60,15 @@ gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
 			GString *line, GError **error);
 
 /*
+ * After the timeline of @n events: what KVM answered to the aging
+ * callbacks among them, page by page, from its leaf model (who cleared
+ * an accessed bit since the last 'events' said young).  (expect_kvm.c)
+ */
+void spte_kvm_answers_format(struct spte_session *s,
+			     const struct spte_mirror_event *ev, guint n,
+			     GString *line);
+
+/*
  * "a(CLEAR) -> b -> c" for a scenario's sequence as a kernel with
  * @callbacks (bit per SPTE_CB_*) will call it.  (expect.c)
  */

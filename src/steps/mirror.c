@@ -320,6 +320,7 @@ static gboolean step_events(struct spte_session *s,
 	spte_timeline_format(ev + s->window, n, ev->time_ns, line);
 	if (line->len && line->str[line->len - 1] == '\n')
 		g_string_truncate(line, line->len - 1);
+	spte_kvm_answers_format(s, ev + s->window, n, line);
 	return TRUE;
 }
 
@@ -441,6 +442,7 @@ static const struct spte_verb verbs[] = {
 	{
 		.name = "events",
 		.where = SPTE_STEP_MIRROR,
+		.checks_kvm_leaves = TRUE,
 		.run = step_events,
 		.usage = "events",
 		.help = "mirror: print the notifier timeline since the last "
