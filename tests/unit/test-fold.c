@@ -475,10 +475,7 @@ static char *write_report(const char *dir, const char *name,
 		"\"events\": %s, \"kvm_trace\": %s, \"dumps\": {}}", kernel,
 		passed ? "true" : "false", passed ? "true" : "false", ev_text,
 		kvm_text);
-	char *path = g_build_filename(dir, name, NULL);
-
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	return path;
+	return spte_test_file(dir, name, text);
 }
 
 /* spte events prints a report's KVM side after the timeline, folded. */

@@ -371,14 +371,6 @@ static void test_empty(void)
 	g_assert_cmpstr(text, ==, "(no events)\n");
 }
 
-static char *write_tmp(const char *dir, const char *name, const char *text)
-{
-	char *path = g_build_filename(dir, name, NULL);
-
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	return path;
-}
-
 static void test_command(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("spte-events-XXXXXX", NULL);
@@ -390,10 +382,11 @@ static void test_command(void)
 		"{\"scenario\": \"ksm-merge\", \"kernel\": \"6.1.0-13-amd64\", "
 		"\"passed\": true, \"checks\": [], \"dumps\": {}, "
 		"\"events\": %s}", events_text);
-	g_autofree char *report = write_tmp(dir, "r.json", report_text);
-	g_autofree char *bad = write_tmp(dir, "bad.json",
-					 "{\"events\": [{\"seq\": 1}]}");
-	g_autofree char *none = write_tmp(dir, "none.json", "{\"scenario\": \"x\"}");
+	g_autofree char *report = spte_test_file(dir, "r.json", report_text);
+	g_autofree char *bad = spte_test_file(dir, "bad.json",
+					      "{\"events\": [{\"seq\": 1}]}");
+	g_autofree char *none = spte_test_file(dir, "none.json",
+					       "{\"scenario\": \"x\"}");
 	struct spte_test_run r;
 
 	spte_test_run(&r, "events", report, NULL);
