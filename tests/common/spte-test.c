@@ -93,3 +93,12 @@ void spte_test_remove_tree(const char *path)
 	}
 	g_remove(path);
 }
+
+const char *spte_test_line(char **lines, const char *needle)
+{
+	for (char **l = lines; *l; l++)
+		if (strstr(*l, needle))
+			return *l;
+	g_error("no line with '%s'", needle);
+	return NULL;
+}

@@ -43,6 +43,9 @@ void spte_test_add_table(const char *prefix, const void *cases, gsize n,
  */
 char *spte_test_file(const char *dir, const char *name, const char *text);
 
+/* The first of @lines (NULL-terminated) that contains @needle; none fails. */
+const char *spte_test_line(char **lines, const char *needle);
+
 /* Remove @path and, where it is a directory, all below it (no link followed). */
 void spte_test_remove_tree(const char *path);
 

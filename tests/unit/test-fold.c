@@ -567,15 +567,6 @@ static guint drop_change_pte(struct spte_mirror_event *ev, guint n)
 	return m;
 }
 
-static const char *column_line(char **lines, const char *needle)
-{
-	for (char **l = lines; *l; l++)
-		if (strstr(*l, needle))
-			return *l;
-	g_error("no line with '%s'", needle);
-	return NULL;
-}
-
 static void test_compare_reports(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("spte-compare-XXXXXX", NULL);
@@ -607,12 +598,12 @@ static void test_compare_reports(void)
 	lines = g_strsplit(r.out, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), <, 80);
 	/* change_pte in the first column only, beside nothing */
-	l = column_line(lines, "#14       |   change_pte gpa 0x2000-0x2fff");
+	l = spte_test_line(lines, "#14       |   change_pte gpa 0x2000-0x2fff");
 	g_assert_true(g_str_has_suffix(l, "\u2502"));
-	l = column_line(lines, "\u00d730 gpa 0x2000-0x1f000 step 0x1000, 8 each");
+	l = spte_test_line(lines, "\u00d730 gpa 0x2000-0x1f000 step 0x1000, 8 each");
 	spte_assert_contains(l, "\u2502 #10-189 \u00d730 gpa 0x2000-0x1f000 step "
 			     "0x1000, 6 each");
-	l = column_line(lines, "#3      |   invalidate_secondary gpa 0x1000");
+	l = spte_test_line(lines, "#3      |   invalidate_secondary gpa 0x1000");
 	spte_assert_contains(l, "\u2502 #2      |   invalidate_secondary gpa 0x1000");
 	/* the counts right-aligned under the widest kernel name */
 	spte_assert_contains(r.out, "  change_pte                                "

@@ -192,24 +192,15 @@ static char *timeline(const struct spte_mirror_event *ev, guint n,
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
-static const char *line_with(char **lines, const char *needle)
-{
-	for (char **l = lines; *l; l++)
-		if (strstr(*l, needle))
-			return *l;
-	g_error("no line with '%s'", needle);
-	return NULL;
-}
-
 static void test_nesting(void)
 {
 	struct spte_mirror_event ev[8];
 	guint n = ksm_log(ev);
 	g_autofree char *text = timeline(ev, n, NULL);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	const char *start = line_with(lines, "invalidate_range_start");
-	const char *change = line_with(lines, "change_pte");
-	const char *end = line_with(lines, "invalidate_range_end");
+	const char *start = spte_test_line(lines, "invalidate_range_start");
+	const char *change = spte_test_line(lines, "change_pte");
+	const char *end = spte_test_line(lines, "invalidate_range_end");
 
 	g_assert_cmpuint(g_strv_length(lines), ==, n + 1);
 	spte_assert_contains(start, "+0.150 ms  #100 invalidate_range_start "
