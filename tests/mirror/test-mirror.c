@@ -1763,44 +1763,49 @@ static void test_dump_user_buffer(void)
 
 /* ---- attach: exactly when ptrace attach would be allowed --------- */
 
-/* A child that waits for a byte on @fd, then exits 0. */
-static pid_t waiting_child(int fd)
+/*
+ * A child that waits, to be attached to, until end_child() sends it a
+ * byte through *@fd, then exits 0.
+ */
+static pid_t waiting_child(int *fd)
 {
-	pid_t pid = fork();
+	int pipefd[2];
+	pid_t pid;
 	char c;
 
+	g_assert_cmpint(pipe(pipefd), ==, 0);
+	pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0)
-		_exit(read(fd, &c, 1) == 1 ? 0 : 1);
+		_exit(read(pipefd[0], &c, 1) == 1 ? 0 : 1);
+	close(pipefd[0]);
+	*fd = pipefd[1];
 	return pid;
 }
 
 static void end_child(pid_t pid, int fd)
 {
-	int status;
 	char c = 0;
 
 	g_assert_cmpint(write(fd, &c, 1), ==, 1);
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(fd);
+	child_exited_ok(pid);
 }
 
 static void test_attach_needs_ptrace(void)
 {
 	struct spte_mirror *m = mirror_open();
-	int pipefd[2];
 	pid_t pid;
+	int fd;
 
 	if (!m)
 		return;
-	g_assert_cmpint(pipe(pipefd), ==, 0);
-	pid = waiting_child(pipefd[0]);
+	pid = waiting_child(&fd);
 	/* root with CAP_SYS_PTRACE, but not the child's tracer */
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, -EPERM);
 	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
-	end_child(pid, pipefd[1]);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	end_child(pid, fd);
 	mirror_done(m);
 }
 
@@ -1811,8 +1816,8 @@ static void test_attach_needs_ptrace(void)
 static void test_attach_yama_scope3(void)
 {
 	struct spte_mirror *m = mirror_open();
-	int pipefd[2];
 	pid_t pid;
+	int fd;
 
 	if (!m)
 		return;
@@ -1822,13 +1827,10 @@ static void test_attach_yama_scope3(void)
 		return;
 	}
 	g_assert_cmpint(sysfs_write(YAMA_SCOPE, "3"), ==, 0);
-	g_assert_cmpint(pipe(pipefd), ==, 0);
-	pid = waiting_child(pipefd[0]);
+	pid = waiting_child(&fd);
 	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, -1);
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, -EPERM);
-	end_child(pid, pipefd[1]);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	end_child(pid, fd);
 	/* its own mm is always allowed */
 	g_assert_cmpint(spte_mirror_attach(m, getpid()), ==, 0);
 	mirror_done(m);
