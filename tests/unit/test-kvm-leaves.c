@@ -6,7 +6,6 @@
  * the moments the run printed KVM's own page counts, which the model must
  * equal.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "kvm_leaf_tracker.h"

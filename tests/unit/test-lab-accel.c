@@ -5,7 +5,6 @@
  * fake root, and the QEMU arguments each accelerator gets.
  */
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <gio/gio.h>
 
 #include "lab_private.h"

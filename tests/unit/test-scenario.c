@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Scenario files: the built-ins parse, and a bad file says where and why. */
-#include <glib/gstdio.h>
-
 #include "language.h"
 #include "requires.h"
 #include "scenario_file.h"
