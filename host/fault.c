@@ -104,6 +104,30 @@ static int spte_install(struct spte_mirror *m, struct spte_slot *sl,
 }
 
 /*
+ * The hmm_range of a chunk, [@gpa, @gpa + @npages pages) of @sl, its pfns
+ * into @pfns; returns the deadline of the chunk's retry loop: as in
+ * test_hmm, invalidations racing one chunk for this long is a bug.
+ *
+ * No dev_private_owner: the mirror owns no device-private pages, so
+ * hmm_range_fault() handles any it meets as another driver's: a fault
+ * migrates them back to system RAM, a snapshot sees a hole.
+ */
+unsigned long spte_chunk_range(struct hmm_range *range, struct spte_slot *sl,
+			       u64 gpa, unsigned long npages,
+			       unsigned long *pfns)
+{
+	unsigned long hva = spte_slot_hva(sl, gpa);
+
+	*range = (struct hmm_range) {
+		.notifier = &sl->notifier,
+		.start = hva,
+		.end = hva + npages * PAGE_SIZE,
+		.hmm_pfns = pfns,
+	};
+	return jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+}
+
+/*
  * Fault in (or snapshot) one chunk: at most 512 pages inside one slot and
  * one 2M-aligned GPA region.  The read_begin -> fault -> lock -> retry loop
  * of test_hmm, plus KVM's own in_progress/seq check.
@@ -112,21 +136,8 @@ static int spte_map_chunk(struct spte_mirror *m, struct spte_slot *sl,
 			  u64 gpa, unsigned long npages, u64 flags,
 			  unsigned long *pfns, struct spte_map_result *res)
 {
-	unsigned long hva = spte_slot_hva(sl, gpa);
-	/*
-	 * No dev_private_owner: the mirror owns no device-private pages, so
-	 * hmm_range_fault() handles any it meets as another driver's: a
-	 * fault migrates them back to system RAM, a snapshot sees a hole.
-	 */
-	struct hmm_range range = {
-		.notifier = &sl->notifier,
-		.start = hva,
-		.end = hva + npages * PAGE_SIZE,
-		.hmm_pfns = pfns,
-	};
-	/* as test_hmm: invalidations racing one chunk for this long is a bug */
-	unsigned long timeout = jiffies +
-				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct hmm_range range;
+	unsigned long timeout = spte_chunk_range(&range, sl, gpa, npages, pfns);
 	unsigned long seq;
 	int ret;
 

@@ -369,6 +369,16 @@ static void spte_audit_leaf(struct spte_mirror_audit *a, u64 gpa, u64 e,
 		spte_audit_report(a, SPTE_AUDIT_LEVEL, gpa, e, level, pfns[0]);
 }
 
+/*
+ * An audited chunk is 2M-aligned and a 2M leaf lies inside one: a leaf
+ * only overlapping [@start, @end) belongs to the chunk next door.
+ */
+static bool spte_leaf_inside(const struct spte_iter *it, u64 start, u64 end)
+{
+	return it->gpa >= start &&
+	       it->gpa + SPTE_EPT_LEVEL_SIZE(it->level) <= end;
+}
+
 /* The leaves inside [start, end), whose primary pfns are @pfns. */
 static void spte_audit_range(struct spte_mirror *m,
 			     struct spte_mirror_audit *a, u64 start, u64 end,
@@ -376,12 +386,8 @@ static void spte_audit_range(struct spte_mirror *m,
 {
 	struct spte_iter it;
 
-	for_each_spte(it, m, start, end) {
-		if (!spte_iter_is_leaf(&it))
-			continue;
-		/* chunks are 2M-aligned and 2M leaves lie inside one */
-		if (it.gpa < start ||
-		    it.gpa + SPTE_EPT_LEVEL_SIZE(it.level) > end)
+	for_each_spte_leaf(it, m, start, end) {
+		if (!spte_leaf_inside(&it, start, end))
 			continue;
 		spte_audit_leaf(a, it.gpa, it.spte, it.level,
 				&pfns[(it.gpa - start) >> PAGE_SHIFT]);
@@ -398,9 +404,8 @@ static bool spte_audit_leaf_in_hole(struct spte_mirror *m, u64 start,
 	struct spte_iter it;
 	unsigned long i, n;
 
-	for_each_spte(it, m, start, end) {
-		if (!spte_iter_is_leaf(&it) || it.gpa < start ||
-		    it.gpa + SPTE_EPT_LEVEL_SIZE(it.level) > end)
+	for_each_spte_leaf(it, m, start, end) {
+		if (!spte_leaf_inside(&it, start, end))
 			continue;
 		n = it.level == 2 ? SPTE_2M_PAGES : 1;
 		for (i = 0; i < n; i++)
@@ -415,16 +420,8 @@ static int spte_audit_chunk(struct spte_mirror *m, struct spte_slot *sl,
 			    u64 gpa, unsigned long npages,
 			    unsigned long *pfns, struct spte_mirror_audit *a)
 {
-	unsigned long hva = spte_slot_hva(sl, gpa);
-	/* no dev_private_owner: as in the map path, there are none of ours */
-	struct hmm_range range = {
-		.notifier = &sl->notifier,
-		.start = hva,
-		.end = hva + npages * PAGE_SIZE,
-		.hmm_pfns = pfns,
-	};
-	unsigned long timeout = jiffies +
-				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct hmm_range range;
+	unsigned long timeout = spte_chunk_range(&range, sl, gpa, npages, pfns);
 	bool settled = false;
 	int ret;
 

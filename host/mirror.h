@@ -250,6 +250,22 @@ static inline u64 *spte_child(u64 e)
 #define for_each_spte(it, m, start, end)				\
 	for_each_spte_in(it, m, (m)->root, SPTE_EPT_LEVELS, start, end, false)
 
+/* Walk on past table entries: to the next leaf, or to the walk's end. */
+static inline void spte_iter_to_leaf(struct spte_iter *it)
+{
+	while (it->valid && !spte_iter_is_leaf(it))
+		spte_iter_next(it);
+}
+
+/*
+ * The leaves of the table overlapping [@start, @end), in GPA order; the
+ * body sees no table entry.  Same locking as for_each_spte().
+ */
+#define for_each_spte_leaf(it, m, start, end)				\
+	for (spte_iter_start(&(it), m, (m)->root, SPTE_EPT_LEVELS,	\
+			     start, end, false), spte_iter_to_leaf(&(it));	\
+	     (it).valid; spte_iter_next(&(it)), spte_iter_to_leaf(&(it)))
+
 int spte_table_init(struct spte_mirror *m);
 void spte_table_free(struct spte_mirror *m);
 int spte_cache_topup(struct spte_mirror *m);
@@ -304,6 +320,10 @@ u64 spte_callbacks_present(void);
 
 /* ---- fault.c: filling the table from the primary MMU ---- */
 
+struct hmm_range;
+unsigned long spte_chunk_range(struct hmm_range *range, struct spte_slot *sl,
+			       u64 gpa, unsigned long npages,
+			       unsigned long *pfns);
 int spte_map_range(struct spte_mirror *m, u64 gpa, u64 size, u64 flags,
 		   struct spte_map_result *res);
 int spte_ioc_map(struct spte_mirror *m, void *arg);

@@ -291,9 +291,7 @@ void spte_mark_stale_gpa(struct spte_mirror *m, u64 start, u64 end,
 {
 	struct spte_iter it;
 
-	for_each_spte(it, m, start, end) {
-		if (!spte_iter_is_leaf(&it))
-			continue;
+	for_each_spte_leaf(it, m, start, end) {
 		s->leaves++;
 		if (s->first_pfn == SPTE_MIRROR_NONE)
 			s->first_pfn = spte_ept_pfn(it.spte);
@@ -311,9 +309,7 @@ void spte_age_gpa(struct spte_mirror *m, u64 start, u64 end, bool clear,
 {
 	struct spte_iter it;
 
-	for_each_spte(it, m, start, end) {
-		if (!spte_iter_is_leaf(&it))
-			continue;
+	for_each_spte_leaf(it, m, start, end) {
 		s->leaves++;
 		if (!(it.spte & SPTE_EPT_A))
 			continue;

@@ -547,6 +547,24 @@ static void append_pfn(GString *out, guint64 pfn, guint64 min, guint64 max,
 		g_string_append_printf(out, "0x%" G_GINT64_MODIFIER "x", pfn);
 }
 
+/* A record's old PFN; with @x, what every block of its fold had there. */
+static void append_old_pfn(GString *out, const struct spte_mirror_event *e,
+			   const struct tl_across *x, gboolean brief)
+{
+	append_pfn(out, e->old_pfn, x ? x->old_min : 0, x ? x->old_max : 0,
+		   x ? x->old_distinct : 1, brief);
+}
+
+/* A change_pte's old -> new PFN, alone or across the blocks of a fold. */
+static void append_pfn_change(GString *out, const struct spte_mirror_event *e,
+			      const struct tl_across *x, gboolean brief)
+{
+	append_old_pfn(out, e, x, brief);
+	g_string_append(out, " -> ");
+	append_pfn(out, e->new_pfn, x ? x->new_min : 0, x ? x->new_max : 0,
+		   x ? x->new_distinct : 1, brief);
+}
+
 static double ms_between(guint64 from, guint64 to)
 {
 	return (double)(gint64)(to - from) / 1e6;
@@ -583,11 +601,7 @@ static void tl_brief_detail(const struct tl *t, guint i,
 		break;
 	case SPTE_CB_CHANGE_PTE:
 		g_string_append(out, " pfn ");
-		append_pfn(out, e->old_pfn, x ? x->old_min : 0,
-			   x ? x->old_max : 0, x ? x->old_distinct : 1, TRUE);
-		g_string_append(out, " -> ");
-		append_pfn(out, e->new_pfn, x ? x->new_min : 0,
-			   x ? x->new_max : 0, x ? x->new_distinct : 1, TRUE);
+		append_pfn_change(out, e, x, TRUE);
 		if (skipped)
 			g_string_append(out, " SKIPPED");
 		break;
@@ -636,9 +650,7 @@ static void tl_detail(const struct tl *t, guint i, const struct tl_across *x,
 					       " %s, first pfn ",
 					       (guint64)e->leaves,
 					       plural(e->leaves, "leaf", "leaves"));
-			append_pfn(out, e->old_pfn, x ? x->old_min : 0,
-				   x ? x->old_max : 0,
-				   x ? x->old_distinct : 1, FALSE);
+			append_old_pfn(out, e, x, FALSE);
 		} else if (has_gpa(e)) {
 			g_string_append(out, "  nothing mapped");
 		}
@@ -662,11 +674,7 @@ static void tl_detail(const struct tl *t, guint i, const struct tl_across *x,
 		break;
 	case SPTE_CB_CHANGE_PTE:
 		g_string_append(out, "  pfn ");
-		append_pfn(out, e->old_pfn, x ? x->old_min : 0,
-			   x ? x->old_max : 0, x ? x->old_distinct : 1, FALSE);
-		g_string_append(out, " -> ");
-		append_pfn(out, e->new_pfn, x ? x->new_min : 0,
-			   x ? x->new_max : 0, x ? x->new_distinct : 1, FALSE);
+		append_pfn_change(out, e, x, FALSE);
 		if (skipped)
 			g_string_append(out, "  SKIPPED (skip_invalidate=1): leaf "
 					"kept");

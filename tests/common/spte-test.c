@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <sys/wait.h>
 
 #include "spte-test.h"
@@ -52,4 +53,52 @@ void spte_test_run_clear(struct spte_test_run *r)
 	g_free(r->out);
 	g_free(r->err);
 	memset(r, 0, sizeof(*r));
+}
+
+void spte_test_add_table(const char *prefix, const void *cases, gsize n,
+			 gsize size, gsize name_offset, GTestDataFunc fn)
+{
+	for (gsize i = 0; i < n; i++) {
+		const char *c = (const char *)cases + i * size;
+		const char *name = *(const char *const *)(c + name_offset);
+		g_autofree char *path = g_strdup_printf("%s/%s", prefix, name);
+
+		g_test_add_data_func(path, c, fn);
+	}
+}
+
+char *spte_test_file(const char *dir, const char *name, const char *text)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *parent = g_path_get_dirname(path);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(parent, 0755), ==, 0);
+	g_file_set_contents(path, text, -1, &error);
+	g_assert_no_error(error);
+	return path;
+}
+
+void spte_test_remove_tree(const char *path)
+{
+	g_autoptr(GDir) dir = NULL;
+	const char *name;
+
+	if (!g_file_test(path, G_FILE_TEST_IS_SYMLINK))
+		dir = g_dir_open(path, 0, NULL);
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *child = g_build_filename(path, name, NULL);
+
+		spte_test_remove_tree(child);
+	}
+	g_remove(path);
+}
+
+const char *spte_test_line(char **lines, const char *needle)
+{
+	for (char **l = lines; *l; l++)
+		if (strstr(*l, needle))
+			return *l;
+	g_error("no line with '%s'", needle);
+	return NULL;
 }

@@ -26,6 +26,29 @@ void spte_test_run(struct spte_test_run *r, const char *arg, ...)
 	G_GNUC_NULL_TERMINATED;
 void spte_test_run_clear(struct spte_test_run *r);
 
+/*
+ * Add test @fn once per element of the array @cases, as @prefix/NAME with
+ * NAME the element's string member @field, the element its data.
+ */
+#define spte_test_add_cases(prefix, cases, field, fn)			\
+	spte_test_add_table(prefix, cases, G_N_ELEMENTS(cases),		\
+			    sizeof((cases)[0]),				\
+			    G_STRUCT_OFFSET(__typeof__((cases)[0]), field), fn)
+void spte_test_add_table(const char *prefix, const void *cases, gsize n,
+			 gsize size, gsize name_offset, GTestDataFunc fn);
+
+/*
+ * Write @text to the file @name below @dir, making the directories on the
+ * way; returns the file's path (g_free it).
+ */
+char *spte_test_file(const char *dir, const char *name, const char *text);
+
+/* The first of @lines (NULL-terminated) that contains @needle; none fails. */
+const char *spte_test_line(char **lines, const char *needle);
+
+/* Remove @path and, where it is a directory, all below it (no link followed). */
+void spte_test_remove_tree(const char *path);
+
 /* Assert that @haystack contains @needle, printing both if not. */
 #define spte_assert_contains(haystack, needle)				\
 	do {								\

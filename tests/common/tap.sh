@@ -6,6 +6,9 @@
 #                      script off CI, a failure under CI ($CI set), since
 #                      CI must never pass by skipping
 #   require_qemu       missing, unless QEMU is installed
+#   use_tmp NAME       $tmp, a new directory removed when the script
+#                      exits, and $out, $err: files in it for a command's
+#                      output, which a failing check prints
 # A failing check prints the command's captured output ($out, $err when
 # set) under it.
 n=0
@@ -39,4 +42,11 @@ missing() {
 require_qemu() {
 	command -v "${SPTE_LAB_QEMU:-qemu-system-x86_64}" >/dev/null 2>&1 ||
 		missing "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+}
+
+use_tmp() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 99
+	trap 'rm -rf "$tmp"' EXIT
+	out=$tmp/stdout
+	err=$tmp/stderr
 }

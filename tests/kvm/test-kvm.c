@@ -271,12 +271,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/kvm/agent/touch", test_touch);
 	g_test_add_func("/kvm/agent/verify-mismatch", test_mismatch);
 	g_test_add_func("/kvm/agent/bad-range", test_bad_range);
-	for (guint i = 0; i < G_N_ELEMENTS(backings); i++) {
-		g_autofree char *path = g_strdup_printf("/kvm/backing/%s",
-							backings[i].name);
-
-		g_test_add_data_func(path, &backings[i], test_backing);
-	}
+	spte_test_add_cases("/kvm/backing", backings, name, test_backing);
 	g_test_add_func("/kvm/crash/triple-fault", test_triple_fault);
 	g_test_add_func("/kvm/image/malformed", test_bad_images);
 	return g_test_run();

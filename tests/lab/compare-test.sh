@@ -12,12 +12,9 @@ spte=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 name=$2
 kernels=$3
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-compare-test.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-out=$tmp/stdout
-err=$tmp/stderr
 # shellcheck source=tests/common/tap.sh
 . "$(dirname "$0")/../common/tap.sh"
+use_tmp spte-compare-test
 require_qemu
 
 echo "1..7"

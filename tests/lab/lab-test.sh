@@ -11,12 +11,9 @@ set -u
 spte=$1
 case_name=$2
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-lab-test.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-out=$tmp/stdout
-err=$tmp/stderr
 # shellcheck source=tests/common/tap.sh
 . "$(dirname "$0")/../common/tap.sh"
+use_tmp spte-lab-test
 
 # run [LAB OPTIONS] -- COMMAND...: sets $rc, output in $out/$err.
 run() {

@@ -28,9 +28,9 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do lab_opts="$lab_opts $1"; shift; done
 . "$(dirname "$0")/../common/tap.sh"
 require_qemu
 
-share=$(mktemp -d "${TMPDIR:-/tmp}/spte-scenario-test.XXXXXX") || exit 99
-trap 'rm -rf "$share"' EXIT
-out=$share/stdout
+# the guest's share: its report and picture, next to the run's output
+use_tmp spte-scenario-test
+share=$tmp
 
 # shellcheck disable=SC2086 # lab options are words
 "$spte" lab --share "$share" $lab_opts -- \

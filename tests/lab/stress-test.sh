@@ -13,12 +13,9 @@ spte=$1
 stress=$2
 seconds=${3:-60}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/spte-stress-test.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-out=$tmp/stdout
-err=$tmp/stderr
 # shellcheck source=tests/common/tap.sh
 . "$(dirname "$0")/../common/tap.sh"
+use_tmp spte-stress-test
 
 require_qemu
 

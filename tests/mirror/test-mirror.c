@@ -128,6 +128,16 @@ static void mirror_done(struct spte_mirror *m)
 	g_assert_cmphex(taint() & TAINT_WARN, ==, taint_at_start & TAINT_WARN);
 }
 
+/* Reap a child that had to get through its part of a case: exit 0. */
+static void child_exited_ok(pid_t pid)
+{
+	int status;
+
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
 static void *map_anon(size_t size, int prot)
 {
 	void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -297,7 +307,6 @@ static void test_abi_version(void)
 static void test_abi_wrong_mm(void)
 {
 	struct spte_mirror *m = mirror_open();
-	int status;
 	pid_t pid;
 
 	if (!m)
@@ -309,9 +318,7 @@ static void test_abi_wrong_mm(void)
 
 		_exit(spte_mirror_version(m, &v) == -EIO ? 0 : 1);
 	}
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	child_exited_ok(pid);
 	mirror_done(m);
 }
 
@@ -447,7 +454,7 @@ static void test_abi_attach(void)
 {
 	struct spte_mirror *m = mirror_open();
 	uint8_t *p, buf[16];
-	int to_child[2], to_parent[2], status;
+	int to_child[2], to_parent[2];
 	char c = 0;
 	pid_t pid;
 
@@ -481,9 +488,7 @@ static void test_abi_attach(void)
 	g_assert_cmpint(spte_mirror_write(m, 0, buf, sizeof(buf)), ==, 0);
 	g_assert_cmpuint(p[0], ==, 0xaa);
 	g_assert_cmpint(write(to_child[1], &c, 1), ==, 1);
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	child_exited_ok(pid);
 	/* the child's exit released the mirror: nothing left */
 	{
 		g_autoptr(GArray) evs = drain_events(m);
@@ -1235,7 +1240,6 @@ static void test_audit_skip_invalidate(void)
 
 static void test_teardown_exit_without_close(void)
 {
-	int status;
 	pid_t pid;
 
 	if (!ensure_module()) {
@@ -1257,9 +1261,7 @@ static void test_teardown_exit_without_close(void)
 			_exit(2);
 		_exit(0);	/* no close, no munmap: ->release first */
 	}
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	child_exited_ok(pid);
 	mirror_done(NULL);
 }
 
@@ -1761,44 +1763,49 @@ static void test_dump_user_buffer(void)
 
 /* ---- attach: exactly when ptrace attach would be allowed --------- */
 
-/* A child that waits for a byte on @fd, then exits 0. */
-static pid_t waiting_child(int fd)
+/*
+ * A child that waits, to be attached to, until end_child() sends it a
+ * byte through *@fd, then exits 0.
+ */
+static pid_t waiting_child(int *fd)
 {
-	pid_t pid = fork();
+	int pipefd[2];
+	pid_t pid;
 	char c;
 
+	g_assert_cmpint(pipe(pipefd), ==, 0);
+	pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0)
-		_exit(read(fd, &c, 1) == 1 ? 0 : 1);
+		_exit(read(pipefd[0], &c, 1) == 1 ? 0 : 1);
+	close(pipefd[0]);
+	*fd = pipefd[1];
 	return pid;
 }
 
 static void end_child(pid_t pid, int fd)
 {
-	int status;
 	char c = 0;
 
 	g_assert_cmpint(write(fd, &c, 1), ==, 1);
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(fd);
+	child_exited_ok(pid);
 }
 
 static void test_attach_needs_ptrace(void)
 {
 	struct spte_mirror *m = mirror_open();
-	int pipefd[2];
 	pid_t pid;
+	int fd;
 
 	if (!m)
 		return;
-	g_assert_cmpint(pipe(pipefd), ==, 0);
-	pid = waiting_child(pipefd[0]);
+	pid = waiting_child(&fd);
 	/* root with CAP_SYS_PTRACE, but not the child's tracer */
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, -EPERM);
 	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
-	end_child(pid, pipefd[1]);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	end_child(pid, fd);
 	mirror_done(m);
 }
 
@@ -1809,8 +1816,8 @@ static void test_attach_needs_ptrace(void)
 static void test_attach_yama_scope3(void)
 {
 	struct spte_mirror *m = mirror_open();
-	int pipefd[2];
 	pid_t pid;
+	int fd;
 
 	if (!m)
 		return;
@@ -1820,13 +1827,10 @@ static void test_attach_yama_scope3(void)
 		return;
 	}
 	g_assert_cmpint(sysfs_write(YAMA_SCOPE, "3"), ==, 0);
-	g_assert_cmpint(pipe(pipefd), ==, 0);
-	pid = waiting_child(pipefd[0]);
+	pid = waiting_child(&fd);
 	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, -1);
 	g_assert_cmpint(spte_mirror_attach(m, pid), ==, -EPERM);
-	end_child(pid, pipefd[1]);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	end_child(pid, fd);
 	/* its own mm is always allowed */
 	g_assert_cmpint(spte_mirror_attach(m, getpid()), ==, 0);
 	mirror_done(m);
@@ -1867,6 +1871,61 @@ static int oom_cgroup_join(void)
 	return sysfs_write(OOM_CG "/cgroup.procs", self);
 }
 
+/*
+ * The victim's 64 pages, mapped before the fork so that both sides know
+ * where they are: NULL (and @m closed) where there is no cgroup to kill in.
+ */
+static uint8_t *oom_victim_pages(struct spte_mirror *m)
+{
+	uint8_t *p;
+
+	if (!oom_cgroup_create()) {
+		spte_mirror_close(m);
+		return NULL;
+	}
+	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
+	madvise(p, 64 * PG, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* In the child: into the cgroup, and the pages made its own by COW. */
+static void oom_victim_start(uint8_t *p)
+{
+	if (oom_cgroup_join())
+		_exit(2);
+	memset(p, 0x42, 64 * PG);
+}
+
+/* The child's pages mirrored at GPA 16M, the events so far dropped. */
+static void oom_victim_mirror(struct spte_mirror *m, pid_t pid, uint8_t *p)
+{
+	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
+	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
+	g_assert_cmpint(spte_mirror_set_log(m, 0, SPTE_LOG_SLOTS_ONLY, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
+			==, 0);
+	g_assert_cmpint(spte_mirror_map(m, 0x1000000, 64 * PG, 0, NULL), ==, 0);
+	g_array_unref(drain_events(m));
+}
+
+/* Reap the victim: the OOM killer's SIGKILL, nothing else, ended it. */
+static void child_oom_killed(pid_t pid)
+{
+	int status;
+
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+}
+
+static void oom_victim_done(struct spte_mirror *m, uint8_t *p)
+{
+	munmap(p, 64 * PG);
+	g_assert_cmpint(rmdir(OOM_CG), ==, 0);
+	mirror_done(m);
+}
+
 /* In a child: touch new memory until the OOM killer ends it. */
 static void __attribute__((noreturn)) oom_allocate(void)
 {
@@ -1881,7 +1940,7 @@ static void __attribute__((noreturn)) oom_allocate(void)
 static void test_teardown_oom_kill(void)
 {
 	struct spte_mirror *m = mirror_open();
-	int to_child[2], to_parent[2], status;
+	int to_child[2], to_parent[2];
 	guint i, nonblock = 0, release = 0;
 	struct spte_mirror_table *t;
 	GArray *evs;
@@ -1891,38 +1950,24 @@ static void test_teardown_oom_kill(void)
 
 	if (!m)
 		return;
-	if (!oom_cgroup_create()) {
-		spte_mirror_close(m);
+	p = oom_victim_pages(m);
+	if (!p)
 		return;
-	}
-	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
-	madvise(p, 64 * PG, MADV_NOHUGEPAGE);
 	g_assert_cmpint(pipe(to_child), ==, 0);
 	g_assert_cmpint(pipe(to_parent), ==, 0);
 	pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
-		if (oom_cgroup_join())
-			_exit(2);
-		memset(p, 0x42, 64 * PG);	/* the child's own pages */
+		oom_victim_start(p);
 		if (write(to_parent[1], &c, 1) != 1 ||
 		    read(to_child[0], &c, 1) != 1)
 			_exit(1);
 		oom_allocate();
 	}
 	g_assert_cmpint(read(to_parent[0], &c, 1), ==, 1);
-	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
-	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
-	g_assert_cmpint(spte_mirror_set_log(m, 0, SPTE_LOG_SLOTS_ONLY, NULL),
-			==, 0);
-	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
-			==, 0);
-	g_assert_cmpint(spte_mirror_map(m, 0x1000000, 64 * PG, 0, NULL), ==, 0);
-	g_array_unref(drain_events(m));
+	oom_victim_mirror(m, pid, p);
 	g_assert_cmpint(write(to_child[1], &c, 1), ==, 1);
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	g_assert_true(WIFSIGNALED(status));
-	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+	child_oom_killed(pid);
 
 	evs = drain_events(m);
 	for (i = 0; i < evs->len; i++) {
@@ -1945,9 +1990,7 @@ static void test_teardown_oom_kill(void)
 	close(to_child[1]);
 	close(to_parent[0]);
 	close(to_parent[1]);
-	munmap(p, 64 * PG);
-	g_assert_cmpint(rmdir(OOM_CG), ==, 0);
-	mirror_done(m);
+	oom_victim_done(m, p);
 }
 
 struct audit_loop {
@@ -2090,7 +2133,7 @@ static void test_teardown_oom_reaper(void)
 	struct remote_read rr = { 0 };
 	struct uffd_msg msg;
 	struct pollfd pfd;
-	int sv[2], status, uffd;
+	int sv[2], uffd;
 	guint i, nonblock = 0, release = 0;
 	struct spte_mirror_table *t;
 	pthread_t reader;
@@ -2102,12 +2145,9 @@ static void test_teardown_oom_reaper(void)
 
 	if (!m)
 		return;
-	if (!oom_cgroup_create()) {
-		spte_mirror_close(m);
+	p = oom_victim_pages(m);
+	if (!p)
 		return;
-	}
-	p = map_anon(64 * PG, PROT_READ | PROT_WRITE);
-	madvise(p, 64 * PG, MADV_NOHUGEPAGE);
 	hole = map_anon(PG, PROT_READ | PROT_WRITE);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 	pid = fork();
@@ -2120,9 +2160,7 @@ static void test_teardown_oom_reaper(void)
 		};
 		int fd;
 
-		if (oom_cgroup_join())
-			_exit(2);
-		memset(p, 0x42, 64 * PG);	/* the child's own pages */
+		oom_victim_start(p);
 		fd = syscall(SYS_userfaultfd, O_CLOEXEC);
 		if (fd < 0 || ioctl(fd, UFFDIO_API, &api) ||
 		    ioctl(fd, UFFDIO_REGISTER, &reg) || send_fd(sv[1], fd) ||
@@ -2132,14 +2170,7 @@ static void test_teardown_oom_reaper(void)
 	}
 	uffd = recv_fd(sv[0]);
 	g_assert_cmpint(uffd, >=, 0);
-	g_assert_cmpint(ptrace(PTRACE_SEIZE, pid, NULL, NULL), ==, 0);
-	g_assert_cmpint(spte_mirror_attach(m, pid), ==, 0);
-	g_assert_cmpint(spte_mirror_set_log(m, 0, SPTE_LOG_SLOTS_ONLY, NULL),
-			==, 0);
-	g_assert_cmpint(spte_mirror_add_slot(m, 0x1000000, p, 64 * PG, 0, NULL),
-			==, 0);
-	g_assert_cmpint(spte_mirror_map(m, 0x1000000, 64 * PG, 0, NULL), ==, 0);
-	g_array_unref(drain_events(m));
+	oom_victim_mirror(m, pid, p);
 
 	/* the reader is in the fault, holding the mm, once the message comes */
 	rr.pid = pid;
@@ -2152,9 +2183,7 @@ static void test_teardown_oom_reaper(void)
 	g_assert_cmpuint(msg.event, ==, UFFD_EVENT_PAGEFAULT);
 
 	g_assert_cmpint(write(sv[0], &c, 1), ==, 1);
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	g_assert_true(WIFSIGNALED(status));
-	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+	child_oom_killed(pid);
 
 	/* the reaper's timer: 2 s after the kill; allow it 20 */
 	all = g_array_new(FALSE, TRUE, sizeof(struct spte_mirror_event));
@@ -2205,28 +2234,18 @@ static void test_teardown_oom_reaper(void)
 	close(sv[0]);
 	close(sv[1]);
 	munmap(hole, PG);
-	munmap(p, 64 * PG);
-	g_assert_cmpint(rmdir(OOM_CG), ==, 0);
-	mirror_done(m);
+	oom_victim_done(m, p);
 }
 
 /* Every ioctl: an unknown flag and a non-zero last reserved word. */
 static void test_abi_reserved_everywhere(void)
 {
 	struct spte_mirror *m = mirror_open();
-	union {
-		struct spte_mirror_version version;
-		struct spte_mirror_attach attach;
-		struct spte_mirror_slot slot;
-		struct spte_mirror_map map;
-		struct spte_mirror_range range;
-		struct spte_mirror_access access;
-		struct spte_mirror_dump dump;
-		struct spte_mirror_log_config log;
-		struct spte_mirror_counters counters;
-		struct spte_mirror_audit audit;
-		uint8_t bytes[512];
-	} u;
+	/*
+	 * Room for any command's argument, aligned for its words: a case
+	 * writes one word at an offset of its type, naming no member.
+	 */
+	uint64_t u[64];
 	struct {
 		const char *name;
 		unsigned long cmd;
@@ -2261,14 +2280,17 @@ static void test_abi_reserved_everywhere(void)
 		uint64_t one = 1, unknown = 1ULL << 63;
 
 		g_test_message("%s", cases[i].name);
-		memset(&u, 0, sizeof(u));
-		memcpy(u.bytes + cases[i].reserved_off, &one, sizeof(one));
-		g_assert_cmpint(ioctl(spte_mirror_fd(m), cases[i].cmd, &u), ==,
+		/* what the module copies in must lie inside u */
+		g_assert_cmpuint(_IOC_SIZE(cases[i].cmd), <=, sizeof(u));
+		memset(u, 0, sizeof(u));
+		memcpy((uint8_t *)u + cases[i].reserved_off, &one, sizeof(one));
+		g_assert_cmpint(ioctl(spte_mirror_fd(m), cases[i].cmd, u), ==,
 				-1);
 		g_assert_cmpint(errno, ==, EINVAL);
-		memset(&u, 0, sizeof(u));
-		memcpy(u.bytes + cases[i].flags_off, &unknown, sizeof(unknown));
-		g_assert_cmpint(ioctl(spte_mirror_fd(m), cases[i].cmd, &u), ==,
+		memset(u, 0, sizeof(u));
+		memcpy((uint8_t *)u + cases[i].flags_off, &unknown,
+		       sizeof(unknown));
+		g_assert_cmpint(ioctl(spte_mirror_fd(m), cases[i].cmd, u), ==,
 				-1);
 		g_assert_cmpint(errno, ==, EINVAL);
 	}

@@ -52,10 +52,6 @@ static void test_cli(gconstpointer data)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *path = g_strdup_printf("/cli/%s", cases[i].name);
-
-		g_test_add_data_func(path, &cases[i], test_cli);
-	}
+	spte_test_add_cases("/cli", cases, name, test_cli);
 	return g_test_run();
 }

@@ -256,14 +256,6 @@ static void test_no_change(void)
 
 /* ---- the command ---- */
 
-static char *write_tmp(const char *dir, const char *name, const char *text)
-{
-	char *path = g_build_filename(dir, name, NULL);
-
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	return path;
-}
-
 static char *dump_json(const struct spte_mirror_table *t)
 {
 	g_autoptr(JsonNode) node = spte_dump_to_json(t);
@@ -289,17 +281,19 @@ static void test_command(void)
 		"true, \"checks\": [{\"name\": \"merged\", \"passed\": true, "
 		"\"detail\": \"\"}], \"events\": [], \"dumps\": {\"before\": %s, "
 		"\"after\": %s}}", ja, jb);
-	fa = write_tmp(dir, "a.json", ja);
-	fb = write_tmp(dir, "b.json", jb);
-	report = write_tmp(dir, "report.json", report_text);
-	syntax = write_tmp(dir, "syntax.json", "{\"seq\": ");
-	neither = write_tmp(dir, "neither.json", "[1, 2]");
-	no_after = write_tmp(dir, "no-after.json",
-			     "{\"dumps\": {\"before\": {\"seq\": 1, "
-			     "\"table_pages\": [], \"leaves\": []}, \"mid\": 3}}");
-	bad_leaf = write_tmp(dir, "bad-leaf.json",
-			     "{\"dumps\": {\"before\": {\"seq\": 1, "
-			     "\"table_pages\": [], \"leaves\": [{\"gpa\": 0}]}}}");
+	fa = spte_test_file(dir, "a.json", ja);
+	fb = spte_test_file(dir, "b.json", jb);
+	report = spte_test_file(dir, "report.json", report_text);
+	syntax = spte_test_file(dir, "syntax.json", "{\"seq\": ");
+	neither = spte_test_file(dir, "neither.json", "[1, 2]");
+	no_after = spte_test_file(dir, "no-after.json",
+				  "{\"dumps\": {\"before\": {\"seq\": 1, "
+				  "\"table_pages\": [], \"leaves\": []}, "
+				  "\"mid\": 3}}");
+	bad_leaf = spte_test_file(dir, "bad-leaf.json",
+				  "{\"dumps\": {\"before\": {\"seq\": 1, "
+				  "\"table_pages\": [], "
+				  "\"leaves\": [{\"gpa\": 0}]}}}");
 	svg = g_build_filename(dir, "out.svg", NULL);
 
 	spte_test_run(&r, "diff", fa, fb, NULL);

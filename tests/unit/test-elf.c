@@ -176,11 +176,6 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/elf/good/minimal", test_good);
 	g_test_add_func("/elf/good/agent", test_agent);
-	for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
-		g_autofree char *path = g_strdup_printf("/elf/bad/%s",
-							bad_cases[i].name);
-
-		g_test_add_data_func(path, &bad_cases[i], test_bad);
-	}
+	spte_test_add_cases("/elf/bad", bad_cases, name, test_bad);
 	return g_test_run();
 }

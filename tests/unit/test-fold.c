@@ -12,6 +12,7 @@
 #include "kvm_trace.h"
 #include "timeline.h"
 #include "spte-test.h"
+#include "spte-test-events.h"
 
 /* ---- the algorithm, on records of a kind and an address ---- */
 
@@ -196,8 +197,6 @@ static void test_range_text(void)
 
 /* ---- the timeline ---- */
 
-#define HVA0	0x7f0000000000ULL
-#define T0	1000000000ULL
 
 static struct spte_mirror_event ev_new(guint64 seq, guint32 cb, guint64 gpa)
 {
@@ -247,21 +246,11 @@ static guint ksm_log(struct spte_mirror_event *ev)
 	return n;
 }
 
-static char *timeline(const struct spte_mirror_event *ev, guint n,
-		      const struct spte_timeline_filter *f)
-{
-	g_autoptr(GString) out = g_string_new(NULL);
-
-	spte_timeline_format_filtered(ev, n, T0, f, out);
-	g_test_message("\n%s", out->str);
-	return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
 static void test_timeline_ksm(void)
 {
 	struct spte_mirror_event ev[300];
 	guint n = ksm_log(ev);
-	g_autofree char *text = timeline(ev, n, NULL);
+	g_autofree char *text = spte_test_timeline(ev, n, NULL);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
 	g_assert_cmpuint(n, ==, 252);
@@ -299,7 +288,7 @@ static void test_timeline_broken(void)
 	/* 20 pages, but page 0x9000 was not mapped: its start zaps nothing */
 	for (guint64 gpa = 0; gpa < 0x14000; gpa += 0x1000)
 		n = ksm_step(ev, n, gpa, gpa != 0x9000, 0x6000);
-	text = timeline(ev, n, NULL);
+	text = spte_test_timeline(ev, n, NULL);
 	lines = g_strsplit(text, "\n", -1);
 	spte_assert_contains(lines[0], "#1-36  \u00d79 gpa 0x0-0x8000 step "
 			     "0x1000, 4 records each");
@@ -336,7 +325,7 @@ static void test_timeline_dropped(void)
 		for (guint k = n - 4; k < n; k++)
 			ev[k].seq += 9;
 	}
-	text = timeline(ev, n, NULL);
+	text = spte_test_timeline(ev, n, NULL);
 	lines = g_strsplit(text, "\n", -1);
 	spte_assert_contains(lines[0], "#1-20  \u00d75 gpa 0x0-0x4000 step 0x1000");
 	spte_assert_contains(lines[5], "#30    !!!!! DROPPED 10 records (#21-30)");
@@ -346,7 +335,7 @@ static void test_timeline_dropped(void)
 
 	/* the same without a marker: a seq gap, no fold across it */
 	memmove(&ev[m - 1], &ev[m], (n - m) * sizeof(ev[0]));
-	gap_text = timeline(ev, n - 1, NULL);
+	gap_text = spte_test_timeline(ev, n - 1, NULL);
 	spte_assert_contains(gap_text, "!!!!! seq gap: #21-30 (10 records) are "
 			     "not in this log !!!!!");
 	spte_assert_contains(gap_text, "#1-20  \u00d75 gpa 0x0-0x4000");
@@ -361,7 +350,7 @@ static void test_timeline_filtered(void)
 		.callbacks = 1ULL << SPTE_CB_CHANGE_PTE,
 	};
 	guint n = ksm_log(ev);
-	g_autofree char *text = timeline(ev, n, &f);
+	g_autofree char *text = spte_test_timeline(ev, n, &f);
 
 	spte_assert_contains(text, "#14-250 |   \u00d730 gpa 0x2000-0x1f000 step "
 			     "0x1000, 2 records each");
@@ -475,10 +464,7 @@ static char *write_report(const char *dir, const char *name,
 		"\"events\": %s, \"kvm_trace\": %s, \"dumps\": {}}", kernel,
 		passed ? "true" : "false", passed ? "true" : "false", ev_text,
 		kvm_text);
-	char *path = g_build_filename(dir, name, NULL);
-
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	return path;
+	return spte_test_file(dir, name, text);
 }
 
 /* spte events prints a report's KVM side after the timeline, folded. */
@@ -570,15 +556,6 @@ static guint drop_change_pte(struct spte_mirror_event *ev, guint n)
 	return m;
 }
 
-static const char *column_line(char **lines, const char *needle)
-{
-	for (char **l = lines; *l; l++)
-		if (strstr(*l, needle))
-			return *l;
-	g_error("no line with '%s'", needle);
-	return NULL;
-}
-
 static void test_compare_reports(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("spte-compare-XXXXXX", NULL);
@@ -610,12 +587,12 @@ static void test_compare_reports(void)
 	lines = g_strsplit(r.out, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), <, 80);
 	/* change_pte in the first column only, beside nothing */
-	l = column_line(lines, "#14       |   change_pte gpa 0x2000-0x2fff");
+	l = spte_test_line(lines, "#14       |   change_pte gpa 0x2000-0x2fff");
 	g_assert_true(g_str_has_suffix(l, "\u2502"));
-	l = column_line(lines, "\u00d730 gpa 0x2000-0x1f000 step 0x1000, 8 each");
+	l = spte_test_line(lines, "\u00d730 gpa 0x2000-0x1f000 step 0x1000, 8 each");
 	spte_assert_contains(l, "\u2502 #10-189 \u00d730 gpa 0x2000-0x1f000 step "
 			     "0x1000, 6 each");
-	l = column_line(lines, "#3      |   invalidate_secondary gpa 0x1000");
+	l = spte_test_line(lines, "#3      |   invalidate_secondary gpa 0x1000");
 	spte_assert_contains(l, "\u2502 #2      |   invalidate_secondary gpa 0x1000");
 	/* the counts right-aligned under the widest kernel name */
 	spte_assert_contains(r.out, "  change_pte                                "

@@ -6,11 +6,11 @@
  * the moments the run printed KVM's own page counts, which the model must
  * equal.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "kvm_leaf_tracker.h"
 #include "kvm_leaves.h"
+#include "spte-test.h"
 #include "spte_error.h"
 
 /* ---- lines ---- */
@@ -422,20 +422,14 @@ static void test_detect(void)
 		g_autofree char *root = g_dir_make_tmp("kvm-leaves-XXXXXX",
 						       NULL);
 		g_autoptr(GError) error = NULL;
-		g_autofree char *rm = NULL;
 		enum spte_kvm_spte_format fmt;
 
 		g_test_message("%s", detect_cases[i].what);
 		for (guint f = 0; detect_cases[i].files[f]; f++) {
 			g_auto(GStrv) kv = g_strsplit(detect_cases[i].files[f],
 						      "=", 2);
-			g_autofree char *path = g_build_filename(root, kv[0],
-								 NULL);
-			g_autofree char *dir = g_path_get_dirname(path);
 
-			g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-			g_assert_true(g_file_set_contents(path, kv[1], -1,
-							  NULL));
+			g_free(spte_test_file(root, kv[0], kv[1]));
 		}
 		g_assert_cmpint(spte_kvm_leaf_tracker_detect(root, &fmt,
 							     &error), ==,
@@ -448,8 +442,7 @@ static void test_detect(void)
 			g_assert_nonnull(strstr(error->message,
 						detect_cases[i].error));
 		}
-		rm = g_strdup_printf("rm -rf '%s'", root);
-		g_assert_cmpint(system(rm), ==, 0);
+		spte_test_remove_tree(root);
 	}
 }
 

@@ -5,10 +5,10 @@
  * fake root, and the QEMU arguments each accelerator gets.
  */
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <gio/gio.h>
 
 #include "lab_private.h"
+#include "spte-test.h"
 
 /* --- lab_accel_choose ---------------------------------------------------- */
 
@@ -114,36 +114,10 @@ static void test_parse(void)
 
 /* --- lab_host_probe under a fake root ------------------------------------ */
 
+/* A file below the fake root, with its directories. */
 static void put(const char *root, const char *rel, const char *text)
 {
-	g_autofree char *path = g_build_filename(root, rel, NULL);
-	g_autofree char *dir = g_path_get_dirname(path);
-	g_autoptr(GError) error = NULL;
-
-	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-	g_file_set_contents(path, text, -1, &error);
-	g_assert_no_error(error);
-}
-
-static void rm_rf(const char *path)
-{
-	g_autoptr(GFile) f = g_file_new_for_path(path);
-	g_autoptr(GFileEnumerator) e = NULL;
-	GFileInfo *info;
-
-	e = g_file_enumerate_children(f, G_FILE_ATTRIBUTE_STANDARD_NAME,
-				      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-	while (e && (info = g_file_enumerator_next_file(e, NULL, NULL))) {
-		g_autofree char *child = g_build_filename(path,
-			g_file_info_get_name(info), NULL);
-
-		if (g_file_info_get_file_type(info) == G_FILE_TYPE_DIRECTORY)
-			rm_rf(child);
-		else
-			g_unlink(child);
-		g_object_unref(info);
-	}
-	g_rmdir(path);
+	g_free(spte_test_file(root, rel, text));
 }
 
 static void test_probe(void)
@@ -183,7 +157,7 @@ static void test_probe(void)
 	g_assert_cmpstr(f.dev_kvm, ==, "/dev/kvm");
 	lab_host_facts_clear(&f);
 
-	rm_rf(root);
+	spte_test_remove_tree(root);
 }
 
 /* --- the QEMU arguments -------------------------------------------------- */
@@ -251,12 +225,8 @@ static void test_qemu_argv(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	for (gsize i = 0; i < G_N_ELEMENTS(choose_cases); i++) {
-		g_autofree char *path = g_strdup_printf("/lab-accel/choose/%s",
-							choose_cases[i].name);
-
-		g_test_add_data_func(path, &choose_cases[i], test_choose);
-	}
+	spte_test_add_cases("/lab-accel/choose", choose_cases, name,
+			    test_choose);
 	g_test_add_func("/lab-accel/parse", test_parse);
 	g_test_add_func("/lab-accel/probe", test_probe);
 	g_test_add_func("/lab-accel/qemu-argv", test_qemu_argv);

@@ -100,12 +100,7 @@ static void test_gdt(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	for (guint i = 0; i < G_N_ELEMENTS(layouts); i++) {
-		g_autofree char *path = g_strdup_printf("/paging/layout/%s",
-							layouts[i].name);
-
-		g_test_add_data_func(path, &layouts[i], test_layout);
-	}
+	spte_test_add_cases("/paging/layout", layouts, name, test_layout);
 	g_test_add_func("/paging/bad-sizes", test_bad_sizes);
 	g_test_add_func("/paging/gdt", test_gdt);
 	return g_test_run();

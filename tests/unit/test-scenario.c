@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Scenario files: the built-ins parse, and a bad file says where and why. */
-#include <glib/gstdio.h>
-
 #include "language.h"
 #include "requires.h"
 #include "scenario_file.h"
@@ -176,24 +174,7 @@ static void test_bad(void)
 /* A file at @root + @path, with its directories. */
 static void plant(const char *root, const char *path, const char *text)
 {
-	g_autofree char *file = g_strconcat(root, path, NULL);
-	g_autofree char *dir = g_path_get_dirname(file);
-
-	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-	g_assert_true(g_file_set_contents(file, text, -1, NULL));
-}
-
-static void remove_tree(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (dir && (name = g_dir_read_name(dir))) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-
-		remove_tree(child);
-	}
-	g_remove(path);
+	g_free(spte_test_file(root, path, text));
 }
 
 static enum spte_requires_lack lack(const char *root, const char *words,
@@ -262,7 +243,7 @@ static void test_requires(void)
 	g_assert_cmpstr(what, ==, "KSM (CONFIG_KSM: /sys/kernel/mm/ksm/run is "
 			"missing)");
 
-	remove_tree(root);
+	spte_test_remove_tree(root);
 }
 
 static void test_cli(void)

@@ -54,11 +54,6 @@ static void test_kept(gconstpointer data)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *path = g_strdup_printf("/session/kept/%s",
-							cases[i].what);
-
-		g_test_add_data_func(path, &cases[i], test_kept);
-	}
+	spte_test_add_cases("/session/kept", cases, what, test_kept);
 	return g_test_run();
 }

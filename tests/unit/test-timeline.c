@@ -5,10 +5,9 @@
 
 #include "timeline.h"
 #include "spte-test.h"
+#include "spte-test-events.h"
 #include "spte_error.h"
 
-#define HVA0	0x7f0000000000ULL
-#define T0	1000000000ULL
 
 static struct spte_mirror_event ev_new(guint64 seq, guint32 cb, guint32 event,
 				       guint64 gpa, guint64 size)
@@ -182,34 +181,15 @@ static void test_bad_json(void)
 	}
 }
 
-static char *timeline(const struct spte_mirror_event *ev, guint n,
-		      const struct spte_timeline_filter *f)
-{
-	g_autoptr(GString) out = g_string_new(NULL);
-
-	spte_timeline_format_filtered(ev, n, T0, f, out);
-	g_test_message("\n%s", out->str);
-	return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
-static const char *line_with(char **lines, const char *needle)
-{
-	for (char **l = lines; *l; l++)
-		if (strstr(*l, needle))
-			return *l;
-	g_error("no line with '%s'", needle);
-	return NULL;
-}
-
 static void test_nesting(void)
 {
 	struct spte_mirror_event ev[8];
 	guint n = ksm_log(ev);
-	g_autofree char *text = timeline(ev, n, NULL);
+	g_autofree char *text = spte_test_timeline(ev, n, NULL);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	const char *start = line_with(lines, "invalidate_range_start");
-	const char *change = line_with(lines, "change_pte");
-	const char *end = line_with(lines, "invalidate_range_end");
+	const char *start = spte_test_line(lines, "invalidate_range_start");
+	const char *change = spte_test_line(lines, "change_pte");
+	const char *end = spte_test_line(lines, "invalidate_range_end");
 
 	g_assert_cmpuint(g_strv_length(lines), ==, n + 1);
 	spte_assert_contains(start, "+0.150 ms  #100 invalidate_range_start "
@@ -243,11 +223,11 @@ static void test_whole_mm(void)
 		ev[i].hva_start = 0;
 		ev[i].hva_end = ~0ULL;
 	}
-	text = timeline(ev, 1, NULL);
+	text = spte_test_timeline(ev, 1, NULL);
 	spte_assert_contains(text, "invalidate_secondary  gpa 0x0-0x3fffff "
 			     "(1024 pages: the whole address space)");
 	g_free(text);
-	text = timeline(ev, G_N_ELEMENTS(ev), NULL);
+	text = spte_test_timeline(ev, G_N_ELEMENTS(ev), NULL);
 	spte_assert_contains(text, "#200-203 invalidate_secondary  \u00d74, each "
 			     "gpa 0x0-0x3fffff (1024 pages: the whole address "
 			     "space)");
@@ -271,7 +251,7 @@ static void test_interleaved(void)
 		       0x8000, 0x1000);
 	ev[5] = ev_new(6, SPTE_CB_INVALIDATE_RANGE_END, SPTE_EV_UNMAP,
 		       0x20000, 0x1000);
-	text = timeline(ev, 6, NULL);
+	text = spte_test_timeline(ev, 6, NULL);
 	lines = g_strsplit(text, "\n", -1);
 	spte_assert_contains(lines[0], "#1 invalidate_range_start UNMAP");
 	spte_assert_contains(lines[1], "#2 |   invalidate_range_start MIGRATE");
@@ -310,7 +290,7 @@ static void test_fold_young(void)
 	ev[n].result = 1;
 	ev[n++].leaves = 1;
 
-	text = timeline(ev, n, NULL);
+	text = spte_test_timeline(ev, n, NULL);
 	lines = g_strsplit(text, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, 6);
 	spte_assert_contains(lines[0], "#1     clear_flush_young  gpa "
@@ -326,20 +306,20 @@ static void test_fold_young(void)
 
 	/* filters: by callback, then by GPA */
 	f.callbacks = 1ULL << SPTE_CB_CLEAR_YOUNG;
-	filtered = timeline(ev, n, &f);
+	filtered = spte_test_timeline(ev, n, &f);
 	g_assert_null(strstr(filtered, "test_young"));
 	spte_assert_contains(filtered, "clear_young");
 	g_free(filtered);
 	f = (struct spte_timeline_filter){ .gpa_start = 0x3ff000,
 					   .gpa_end = 0x601000 };
-	filtered = timeline(ev, n, &f);
+	filtered = spte_test_timeline(ev, n, &f);
 	spte_assert_contains(filtered, "#513 test_young  gpa 0x3ff000-0x3fffff");
 	spte_assert_contains(filtered, "#514");
 	g_assert_null(strstr(filtered, "clear_flush_young"));
 	g_free(filtered);
 	f = (struct spte_timeline_filter){ .gpa_start = 0x900000,
 					   .gpa_end = 0x901000 };
-	filtered = timeline(ev, n, &f);
+	filtered = spte_test_timeline(ev, n, &f);
 	spte_assert_contains(filtered, "(no record matches the filter)");
 	g_free(ev);
 }
@@ -348,7 +328,7 @@ static void test_dropped(void)
 {
 	struct spte_mirror_event ev[16];
 	guint n = varied_log(ev);
-	g_autofree char *text = timeline(ev, n, NULL);
+	g_autofree char *text = spte_test_timeline(ev, n, NULL);
 
 	/* 106 then DROPPED of 107..110: no unexplained gap */
 	spte_assert_contains(text, "#110 !!!!! DROPPED 3 records (#108-110): the "
@@ -366,17 +346,9 @@ static void test_dropped(void)
 
 static void test_empty(void)
 {
-	g_autofree char *text = timeline(NULL, 0, NULL);
+	g_autofree char *text = spte_test_timeline(NULL, 0, NULL);
 
 	g_assert_cmpstr(text, ==, "(no events)\n");
-}
-
-static char *write_tmp(const char *dir, const char *name, const char *text)
-{
-	char *path = g_build_filename(dir, name, NULL);
-
-	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	return path;
 }
 
 static void test_command(void)
@@ -390,10 +362,11 @@ static void test_command(void)
 		"{\"scenario\": \"ksm-merge\", \"kernel\": \"6.1.0-13-amd64\", "
 		"\"passed\": true, \"checks\": [], \"dumps\": {}, "
 		"\"events\": %s}", events_text);
-	g_autofree char *report = write_tmp(dir, "r.json", report_text);
-	g_autofree char *bad = write_tmp(dir, "bad.json",
-					 "{\"events\": [{\"seq\": 1}]}");
-	g_autofree char *none = write_tmp(dir, "none.json", "{\"scenario\": \"x\"}");
+	g_autofree char *report = spte_test_file(dir, "r.json", report_text);
+	g_autofree char *bad = spte_test_file(dir, "bad.json",
+					      "{\"events\": [{\"seq\": 1}]}");
+	g_autofree char *none = spte_test_file(dir, "none.json",
+					       "{\"scenario\": \"x\"}");
 	struct spte_test_run r;
 
 	spte_test_run(&r, "events", report, NULL);
