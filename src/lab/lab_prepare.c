@@ -34,6 +34,7 @@ void lab_kernel_clear(struct lab_kernel *k)
 	g_clear_pointer(&k->kver, g_free);
 	g_clear_pointer(&k->vmlinuz, g_free);
 	g_clear_pointer(&k->vmlinux, g_free);
+	g_clear_pointer(&k->cmdline, g_free);
 	g_clear_pointer(&k->moddir, g_free);
 	g_clear_pointer(&k->headers, g_free);
 }
@@ -136,6 +137,8 @@ gboolean lab_kernel_fetch(const char *script_dir, const char *name,
 			slot = &k->moddir;
 		else if (g_str_equal(key, "SPTE_LAB_HEADERS"))
 			slot = &k->headers;
+		else if (g_str_equal(key, "SPTE_LAB_CMDLINE"))
+			slot = &k->cmdline;
 		if (slot && eq[1]) {
 			g_free(*slot);
 			*slot = g_strdup(eq + 1);

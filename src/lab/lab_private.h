@@ -44,6 +44,7 @@ struct lab_kernel {
 	char *kver;
 	char *vmlinuz;
 	char *vmlinux;		/* PVH-bootable ELF, NULL if none */
+	char *cmdline;		/* what the kernel itself needs, or NULL */
 	char *moddir;
 	char *headers;
 };

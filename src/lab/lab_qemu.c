@@ -149,8 +149,9 @@ GPtrArray *lab_qemu_argv(const struct lab_opts *opts,
 	 * not use (it writes to ttyS0 itself).
 	 */
 	add(argv, "-append");
-	addf(argv, "console=ttyS1 %s%s%s%s", lab_klog_params,
+	addf(argv, "console=ttyS1 %s%s%s%s%s%s", lab_klog_params,
 	     opts->verbose ? " console=ttyS0 spte.verbose=1" : "",
+	     kernel->cmdline ? " " : "", kernel->cmdline ? kernel->cmdline : "",
 	     opts->cmdline ? " " : "", opts->cmdline ? opts->cmdline : "");
 
 	if (interactive) {
