@@ -117,8 +117,8 @@ static gboolean write_svg(const struct diff_opts *o, const char *title,
 {
 	const struct spte_mirror_table *tables[] = { a, b };
 	const char *labels[] = { la, lb };
-	g_autofree char *svg = spte_svg_render(title, 0, tables, labels, 2,
-					       error);
+	g_autofree char *svg = spte_svg_render(title, 0, tables, NULL, labels,
+					       2, error);
 
 	if (!svg || !g_file_set_contents(o->svg, svg, -1, error)) {
 		g_prefix_error(error, "%s: ", o->svg);

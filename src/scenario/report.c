@@ -113,7 +113,7 @@ gboolean spte_report_write_svg(JsonNode *report, const char *path,
 	}
 	svg = spte_svg_render(name, json_object_get_int_member(mem, "size"),
 			      (const struct spte_mirror_table *const *)
-			      tables->pdata,
+			      tables->pdata, NULL,
 			      (const char *const *)labels->pdata, tables->len,
 			      error);
 	return svg && g_file_set_contents(path, svg, -1, error);
