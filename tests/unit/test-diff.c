@@ -519,9 +519,6 @@ static void test_svg_scattered(void)
 	free((void *)tables[0]);
 }
 
-#define KVM_EV(ts, rest) "   spte-1 [000] ...1. " ts \
-	": kvm_tdp_mmu_spte_changed: as id 0 " rest "\n"
-
 static guint count_of(const char *haystack, const char *needle)
 {
 	guint n = 0;
@@ -550,10 +547,12 @@ static void test_svg_kvm(void)
 	tables[1] = done(&y);
 	/* KVM after: the 2M leaf, a read-only 4K leaf, the system slot */
 	spte_kvm_leaves_feed_text(m,
-		KVM_EV("1.000001", "gfn 0 level 2 old_spte 0 new_spte 40000ee7")
-		KVM_EV("1.000002", "gfn 300 level 1 old_spte 0 new_spte 3f9e9a25")
-		KVM_EV("1.000003", "gfn 1000000 level 1 old_spte 0 new_spte "
-		       "29e6e67"));
+		SPTE_TEST_KVM_EV("1.000001", "gfn 0 level 2 old_spte 0 "
+				 "new_spte 40000ee7")
+		SPTE_TEST_KVM_EV("1.000002", "gfn 300 level 1 old_spte 0 "
+				 "new_spte 3f9e9a25")
+		SPTE_TEST_KVM_EV("1.000003", "gfn 1000000 level 1 old_spte 0 "
+				 "new_spte 29e6e67"));
 	snap = spte_kvm_leaves_snapshot(m);
 	g_assert_cmpuint(snap->leaves->len, ==, 3);
 	kvm[1] = snap;

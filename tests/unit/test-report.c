@@ -12,9 +12,6 @@
 #include "report.h"
 #include "spte-test.h"
 
-#define KVM_EV(ts, rest) "   spte-1 [000] ...1. " ts \
-	": kvm_tdp_mmu_spte_changed: as id 0 " rest "\n"
-
 static void add_dump(struct spte_session *s, const char *name,
 		     const struct spte_kvm_leaves *kvm)
 {
@@ -75,11 +72,11 @@ static void test_tracked(void)
 	/* the report asks only whether there is a tracker, not what it has */
 	s.kvm_leaves = (struct spte_kvm_leaf_tracker *)&s;
 	s.kvm_self = (struct spte_kvm_self_checks){ 5, 4, 0, 1 };
-	spte_kvm_leaves_feed_text(m, KVM_EV("1.000001", "gfn 0 level 1 "
-					    "old_spte 0 new_spte 3f9e9e67"));
+	spte_kvm_leaves_feed_text(m, SPTE_TEST_KVM_EV("1.000001", "gfn 0 "
+		"level 1 old_spte 0 new_spte 3f9e9e67"));
 	add_dump(&s, "before", m);
-	spte_kvm_leaves_feed_text(m, KVM_EV("1.000002", "gfn 1 level 1 "
-					    "old_spte 0 new_spte 3f9eae67"));
+	spte_kvm_leaves_feed_text(m, SPTE_TEST_KVM_EV("1.000002", "gfn 1 "
+		"level 1 old_spte 0 new_spte 3f9eae67"));
 	add_dump(&s, "after", m);
 	/* a dump taken while KVM's leaves were not kept has none */
 	add_dump(&s, "mirror-only", NULL);
