@@ -44,19 +44,36 @@ gboolean spte_json_is_string(JsonNode *n)
 	       json_node_get_value_type(n) == G_TYPE_STRING;
 }
 
-gboolean spte_json_member_error(GError **error, const char *array, guint i,
+/* @where: "events[3]" or "kvm", where the member was looked for */
+static gboolean member_error_at(GError **error, const char *where,
 				const char *member, const char *what,
 				JsonNode *n)
 {
 	if (n)
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s[%u]: '%s' must be %s, not %s", array, i,
-			    member, what, spte_json_node_kind(n));
+			    "%s: '%s' must be %s, not %s", where, member, what,
+			    spte_json_node_kind(n));
 	else
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "%s[%u]: '%s' is missing (expected %s)", array, i,
-			    member, what);
+			    "%s: '%s' is missing (expected %s)", where, member,
+			    what);
 	return FALSE;
+}
+
+gboolean spte_json_member_error(GError **error, const char *array, guint i,
+				const char *member, const char *what,
+				JsonNode *n)
+{
+	g_autofree char *where = g_strdup_printf("%s[%u]", array, i);
+
+	return member_error_at(error, where, member, what, n);
+}
+
+gboolean spte_json_object_member_error(GError **error, const char *object,
+				       const char *member, const char *what,
+				       JsonNode *n)
+{
+	return member_error_at(error, object, member, what, n);
 }
 
 gboolean spte_json_member_int(JsonObject *o, const char *array, guint i,

@@ -24,6 +24,10 @@ gboolean spte_json_is_string(JsonNode *n);
 gboolean spte_json_member_error(GError **error, const char *array, guint i,
 				const char *member, const char *what,
 				JsonNode *n);
+/* The same for @object.@member, a member of no array ("kvm: 'format' ..."). */
+gboolean spte_json_object_member_error(GError **error, const char *object,
+				       const char *member, const char *what,
+				       JsonNode *n);
 
 /*
  * @array[@i].@member as an integer; with @nullable, null reads as

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Mirror dumps drawn as grids of guest pages, in plain SVG 1.1.  Runs of
+ * Mirror dumps, and KVM's own leaves at them, drawn as grids of guest
+ * pages, in plain SVG 1.1.  Runs of
  * cells in one state within a row become one rect, and the cell lines and
  * the young dots are patterns, so a 256 MiB guest stays a small file.
  */
 #include <string.h>
 
 #include "dump_diff.h"
+#include "kvm_snapshot_as_dump.h"
 #include "svg.h"
 #include "spte_error.h"
 
@@ -193,7 +195,7 @@ static void draw_axis(GString *out, guint64 cells, guint cell,
 }
 
 static void draw_legend(GString *out, guint y, gboolean aggregate,
-			guint64 pages)
+			guint64 pages, gboolean kvm)
 {
 	guint x = MARGIN, line = 0;
 
@@ -203,7 +205,11 @@ static void draw_legend(GString *out, guint y, gboolean aggregate,
 				       "stroke-width=\"0.5\"/>\n<text class=\"legend\" "
 				       "x=\"%u\" y=\"%u\">%s</text>\n",
 				       states[s].cls, x, y + line * 18, x + 18,
-				       y + line * 18 + 10, states[s].label);
+				       y + line * 18 + 10,
+				       /* the other states mean the same in both */
+				       s == CELL_ABSENT && kvm ?
+				       "absent (not mirrored; in KVM's grids: no "
+				       "leaf)" : states[s].label);
 	g_string_append_printf(out, "<rect x=\"%u\" y=\"%u\" width=\"12\" "
 			       "height=\"12\" fill=\"#fff\" stroke=\"#666\" "
 			       "stroke-width=\"0.5\"/><circle cx=\"%u\" cy=\"%u\" "
@@ -231,17 +237,67 @@ static void draw_legend(GString *out, guint y, gboolean aggregate,
 				       SPTE_SVG_MAX_PAGE_CELLS);
 }
 
+/* One grid to draw: a dump's pages under a label. */
+struct drawn {
+	GArray *pages;		/* struct spte_page */
+	char *label;
+};
+
+static void drawn_free(gpointer p)
+{
+	struct drawn *d = p;
+
+	g_array_unref(d->pages);
+	g_free(d->label);
+	g_free(d);
+}
+
+static void add_drawn(GPtrArray *grids, const struct spte_mirror_table *t,
+		      char *label)
+{
+	struct drawn *d = g_new0(struct drawn, 1);
+
+	d->pages = spte_dump_pages(t);
+	d->label = label;
+	g_ptr_array_add(grids, d);
+}
+
+/*
+ * KVM's grid of dump @label.  It is drawn over the mirror's pages only:
+ * KVM also maps memory the mirror has no slot for (the VMM's system slot
+ * at 64 GiB), which would stretch every grid to nothing; its label counts
+ * what it leaves out.
+ */
+static char *kvm_label(const struct spte_kvm_snapshot *snap, const char *label,
+		       guint64 pages)
+{
+	GString *l = g_string_new(NULL);
+	guint beyond = 0;
+
+	for (guint i = 0; i < snap->leaves->len; i++)
+		beyond += g_array_index(snap->leaves, struct spte_kvm_leaf,
+					i).gpa >= pages << 12;
+	g_string_append_printf(l, "KVM at %s", label);
+	if (snap->incomplete)
+		g_string_append(l, " (incomplete)");
+	if (beyond)
+		g_string_append_printf(l, "; %u leaves above 0x%"
+				       G_GINT64_MODIFIER "x not drawn", beyond,
+				       pages << 12);
+	return g_string_free(l, FALSE);
+}
+
 char *spte_svg_render(const char *title, guint64 ram_size,
 		      const struct spte_mirror_table *const *tables,
+		      const struct spte_kvm_snapshot *const *kvm,
 		      const char *const *labels, guint n, GError **error)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
-	g_autoptr(GPtrArray) all_pages =
-		g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) grids = g_ptr_array_new_with_free_func(drawn_free);
 	g_autofree char *esc_title = NULL;
 	guint64 pages = (ram_size + 4095) >> 12, cells;
 	guint cell, width, height, grid_w, legend_y;
-	gboolean aggregate;
+	gboolean aggregate, any_kvm = FALSE;
 	guint64 rows;
 
 	if (!n || !tables) {
@@ -257,14 +313,37 @@ char *spte_svg_render(const char *title, guint64 ram_size,
 				    "svg: dump %u is missing", i);
 			return NULL;
 		}
-		p = spte_dump_pages(tables[i]);
+		add_drawn(grids, tables[i],
+			  labels && labels[i] && *labels[i] ?
+			  g_strdup(labels[i]) :
+			  g_strdup_printf("dump %u", i + 1));
+		p = ((struct drawn *)g_ptr_array_index(grids,
+						       grids->len - 1))->pages;
 		if (p->len)
 			pages = MAX(pages, g_array_index(p, struct spte_page,
 							 p->len - 1).gfn + 1);
-		g_ptr_array_add(all_pages, p);
+		/* a placeholder, filled below once the extent is known */
+		if (kvm && kvm[i]) {
+			g_ptr_array_add(grids, NULL);
+			any_kvm = TRUE;
+		}
 	}
 	if (!pages)
 		pages = PAGES_2M;
+	for (guint i = 0, g = 0; i < n; i++, g++) {
+		const char *label = ((struct drawn *)grids->pdata[g])->label;
+		struct spte_mirror_table *t;
+		struct drawn *d;
+
+		if (!kvm || !kvm[i])
+			continue;
+		t = spte_kvm_snapshot_as_dump(kvm[i]);
+		d = g_new0(struct drawn, 1);
+		d->pages = spte_dump_pages(t);
+		d->label = kvm_label(kvm[i], label, pages);
+		grids->pdata[++g] = d;
+		spte_mirror_table_free(t);
+	}
 	aggregate = pages > SPTE_SVG_MAX_PAGE_CELLS;
 	cells = aggregate ? (pages + PAGES_2M - 1) / PAGES_2M : pages;
 	if (cells > MAX_CELLS) {
@@ -280,7 +359,8 @@ char *spte_svg_render(const char *title, guint64 ram_size,
 		cell = cells <= 4096 ? 10 : cells <= 16384 ? 6 : 4;
 	rows = (cells + COLS - 1) / COLS;
 	grid_w = COLS * cell;
-	width = MARGIN + AXIS_W + n * grid_w + (n - 1) * GAP + MARGIN;
+	width = MARGIN + AXIS_W + grids->len * grid_w + (grids->len - 1) * GAP +
+		MARGIN;
 	width = MAX(width, 560);
 	legend_y = TOP + rows * cell + 24;
 	height = legend_y + 8 * 18 + MARGIN;
@@ -319,22 +399,17 @@ char *spte_svg_render(const char *title, guint64 ram_size,
 		MAX(cell * 0.22, 1.0), width, height, MARGIN, esc_title, MARGIN,
 		pages * 4, pages);
 	draw_axis(out, cells, cell, aggregate);
-	for (guint i = 0; i < n; i++) {
+	for (guint i = 0; i < grids->len; i++) {
+		const struct drawn *d = grids->pdata[i];
 		struct grid g;
-		g_autofree char *label = NULL;
 
-		grid_fill(&g, g_ptr_array_index(all_pages, i), cells, aggregate);
-		label = g_strdup(labels && labels[i] ? labels[i] : "");
-		if (!*label) {
-			g_free(label);
-			label = g_strdup_printf("dump %u", i + 1);
-		}
+		grid_fill(&g, d->pages, cells, aggregate);
 		draw_grid(out, &g, cells, cell, aggregate,
-			  MARGIN + AXIS_W + i * (grid_w + GAP), label);
+			  MARGIN + AXIS_W + i * (grid_w + GAP), d->label);
 		g_free(g.state);
 		g_free(g.young);
 	}
-	draw_legend(out, legend_y, aggregate, pages);
+	draw_legend(out, legend_y, aggregate, pages, any_kvm);
 	g_string_append(out, "</svg>\n");
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }

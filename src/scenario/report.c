@@ -5,11 +5,50 @@
  */
 #include "dump_json.h"
 #include "json_member.h"
+#include "kvm_leaves.h"
+#include "kvm_snapshot_json.h"
 #include "kvm_trace.h"
 #include "report.h"
 #include "spte_error.h"
 #include "svg.h"
 #include "timeline.h"
+
+/*
+ * KVM's own leaves: at each named dump, and how far the model could be
+ * trusted over the run; or why they were not tracked, so a reader of the
+ * report does not take their absence for no leaves.
+ */
+static void add_kvm_leaves(JsonBuilder *b, const struct spte_session *s)
+{
+	const struct spte_kvm_self_checks *k = &s->kvm_self;
+
+	if (!s->kvm_leaves) {
+		g_autofree char *why = g_strdup_printf("not tracked: %s",
+			s->kvm_leaves_why ? s->kvm_leaves_why :
+			"no step asked for them");
+
+		spte_json_add_string(b, "kvm_leaves", why);
+		return;
+	}
+	json_builder_set_member_name(b, "kvm_self_checks");
+	json_builder_begin_object(b);
+	spte_json_add_int(b, "checks", k->checks);
+	spte_json_add_int(b, "matched", k->matched);
+	spte_json_add_int(b, "mismatched", k->mismatched);
+	spte_json_add_int(b, "incomplete", k->incomplete);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "kvm_dumps");
+	json_builder_begin_object(b);
+	for (guint i = 0; i < s->dumps->len; i++) {
+		const struct spte_named_dump *d = s->dumps->pdata[i];
+
+		if (!d->kvm)
+			continue;
+		json_builder_set_member_name(b, d->name);
+		json_builder_add_value(b, spte_kvm_snapshot_to_json(d->kvm));
+	}
+	json_builder_end_object(b);
+}
 
 JsonNode *spte_report_build(const struct spte_scenario *sc,
 			    struct spte_session *s, const char *kernel)
@@ -73,6 +112,7 @@ JsonNode *spte_report_build(const struct spte_scenario *sc,
 		json_builder_add_value(b, spte_dump_to_json(d->table));
 	}
 	json_builder_end_object(b);
+	add_kvm_leaves(b, s);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }
@@ -89,21 +129,35 @@ gboolean spte_report_write_svg(JsonNode *report, const char *path,
 {
 	JsonObject *o = json_node_get_object(report);
 	JsonObject *dumps = json_object_get_object_member(o, "dumps");
+	JsonObject *kvm_dumps = json_object_has_member(o, "kvm_dumps") ?
+		json_object_get_object_member(o, "kvm_dumps") : NULL;
 	const char *name = json_object_get_string_member(o, "scenario");
 	JsonObject *mem = json_object_get_object_member(o, "memory");
 	g_autoptr(GList) names = json_object_get_members(dumps);
 	g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)spte_mirror_table_free);
+	g_autoptr(GPtrArray) kvm = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)spte_kvm_snapshot_free);
 	g_autoptr(GPtrArray) labels = g_ptr_array_new();
 	g_autofree char *svg = NULL;
 
 	for (GList *l = names; l; l = l->next) {
 		struct spte_mirror_table *t = spte_dump_from_json(
 			json_object_get_member(dumps, l->data), error);
+		JsonNode *k = kvm_dumps ?
+			json_object_get_member(kvm_dumps, l->data) : NULL;
+		struct spte_kvm_snapshot *snap = NULL;
 
 		if (!t)
 			return FALSE;
 		g_ptr_array_add(tables, t);
+		if (k && !(snap = spte_kvm_snapshot_from_json(k, error))) {
+			g_prefix_error(error, "kvm_dumps.%s: ",
+				       (const char *)l->data);
+			return FALSE;
+		}
+		/* NULL too: KVM's grid is drawn beside the dumps that have it */
+		g_ptr_array_add(kvm, snap);
 		g_ptr_array_add(labels, l->data);
 	}
 	if (!tables->len) {
@@ -114,6 +168,8 @@ gboolean spte_report_write_svg(JsonNode *report, const char *path,
 	svg = spte_svg_render(name, json_object_get_int_member(mem, "size"),
 			      (const struct spte_mirror_table *const *)
 			      tables->pdata,
+			      (const struct spte_kvm_snapshot *const *)
+			      kvm->pdata,
 			      (const char *const *)labels->pdata, tables->len,
 			      error);
 	return svg && g_file_set_contents(path, svg, -1, error);

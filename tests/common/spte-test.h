@@ -58,4 +58,12 @@ void spte_test_remove_tree(const char *path);
 				h_ ? h_ : "(null)");			\
 	} while (0)
 
+/*
+ * One kvmmmu:kvm_tdp_mmu_spte_changed line of address space 0, as tracefs
+ * prints it, for feeding KVM's leaf model (inspect/kvm_leaves.h):
+ * SPTE_TEST_KVM_EV("1.000001", "gfn 5 level 1 old_spte 0 new_spte N").
+ */
+#define SPTE_TEST_KVM_EV(ts, rest) "   spte-1 [000] ...1. " ts \
+	": kvm_tdp_mmu_spte_changed: as id 0 " rest "\n"
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "dump_json.h"
 #include "dump_diff.h"
+#include "kvm_leaves.h"
 #include "svg.h"
 #include "spte-test.h"
 #include "spte_error.h"
@@ -450,7 +451,7 @@ static void test_svg(void)
 	tables[0] = done(&x);
 	tables[1] = done(&y);
 	svg = spte_svg_render("KSM merge <zero & friends>", 4 << 20, tables,
-			      labels, 2, &error);
+			      NULL, labels, 2, &error);
 	g_assert_no_error(error);
 	assert_xml(svg, &c);
 	g_test_message("%u elements, %u rects, %zu bytes", c.elements, c.rects,
@@ -469,7 +470,8 @@ static void test_svg(void)
 	g_assert_null(strstr(svg, "aggregated"));
 
 	/* 512 MiB: one cell per 2M region */
-	big = spte_svg_render("big", 512ULL << 20, tables, NULL, 2, &error);
+	big = spte_svg_render("big", 512ULL << 20, tables, NULL, NULL, 2,
+			      &error);
 	g_assert_no_error(error);
 	assert_xml(big, &c);
 	spte_assert_contains(big, "each cell is a 2 MiB region in its dominant "
@@ -478,10 +480,11 @@ static void test_svg(void)
 	spte_assert_contains(big, ">dump 1<");
 	g_assert_cmpuint(strlen(big), <, 64 * 1024);
 
-	g_assert_null(spte_svg_render("none", 0, tables, NULL, 0, &error));
+	g_assert_null(spte_svg_render("none", 0, tables, NULL, NULL, 0,
+				      &error));
 	g_assert_error(error, SPTE_ERROR, SPTE_ERROR_INVALID);
 	g_clear_error(&error);
-	g_assert_null(spte_svg_render("huge", 1ULL << 40, tables, NULL, 2,
+	g_assert_null(spte_svg_render("huge", 1ULL << 40, tables, NULL, NULL, 2,
 				      &error));
 	g_assert_error(error, SPTE_ERROR, SPTE_ERROR_INVALID);
 	free((void *)tables[0]);
@@ -500,7 +503,7 @@ static void test_svg_scattered(void)
 	for (guint64 k = 0; k < 65536; k += 2)
 		add_leaf(&x, k << 12, 1, 0x100000 + k, (k & 2) ? RWX_A : RW_);
 	tables[0] = done(&x);
-	svg = spte_svg_render("scattered", 256ULL << 20, tables, NULL, 1,
+	svg = spte_svg_render("scattered", 256ULL << 20, tables, NULL, NULL, 1,
 			      &error);
 	g_assert_no_error(error);
 	assert_xml(svg, &c);
@@ -508,6 +511,68 @@ static void test_svg_scattered(void)
 		       c.rects);
 	g_assert_cmpuint(strlen(svg), <, 8 * 1024 * 1024);
 	free((void *)tables[0]);
+}
+
+static guint count_of(const char *haystack, const char *needle)
+{
+	guint n = 0;
+
+	for (const char *p = haystack; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* KVM's grid beside the dump that has a snapshot, and only there. */
+static void test_svg_kvm(void)
+{
+	struct builder x = { 0 }, y = { 0 };
+	const struct spte_mirror_table *tables[2];
+	const struct spte_kvm_snapshot *kvm[2] = { NULL, NULL };
+	const char *labels[] = { "before", "after" };
+	g_autoptr(spte_kvm_leaves) m = spte_kvm_leaves_new(SPTE_KVM_SPTE_X86);
+	g_autoptr(spte_kvm_snapshot) snap = NULL;
+	g_autofree char *with = NULL, *without = NULL;
+	g_autoptr(GError) error = NULL;
+	struct svg_count c;
+
+	add_4k_run(&x, 0, 16, 0x1a000, 1, RWX_A);
+	add_leaf(&y, 0, 2, 0x40000, RWX_A);
+	tables[0] = done(&x);
+	tables[1] = done(&y);
+	/* KVM after: the 2M leaf, a read-only 4K leaf, the system slot */
+	spte_kvm_leaves_feed_text(m,
+		SPTE_TEST_KVM_EV("1.000001", "gfn 0 level 2 old_spte 0 "
+				 "new_spte 40000ee7")
+		SPTE_TEST_KVM_EV("1.000002", "gfn 300 level 1 old_spte 0 "
+				 "new_spte 3f9e9a25")
+		SPTE_TEST_KVM_EV("1.000003", "gfn 1000000 level 1 old_spte 0 "
+				 "new_spte 29e6e67"));
+	snap = spte_kvm_leaves_snapshot(m);
+	g_assert_cmpuint(snap->leaves->len, ==, 3);
+	kvm[1] = snap;
+	with = spte_svg_render("kvm", 4 << 20, tables, kvm, labels, 2, &error);
+	g_assert_no_error(error);
+	assert_xml(with, &c);
+	spte_assert_contains(with, ">KVM at after; 1 leaves above 0x400000 "
+			     "not drawn<");
+	g_assert_null(strstr(with, "KVM at before"));
+	spte_assert_contains(with, ">absent (not mirrored; in KVM's grids: "
+			     "no leaf)<");
+	/* three grids, the KVM one right of "after", one GAP apart */
+	g_assert_cmpuint(count_of(with, "<g transform="), ==, 3);
+	spte_assert_contains(with, "<g transform=\"translate(1476,70)\">");
+	/* KVM's read-only page at 0x300000: row 12, column 0, orange */
+	spte_assert_contains(with, "<rect x=\"0\" y=\"120\" width=\"10\" "
+			     "height=\"10\" class=\"ro\"/>");
+
+	without = spte_svg_render("kvm", 4 << 20, tables, NULL, labels, 2,
+				  &error);
+	g_assert_no_error(error);
+	g_assert_null(strstr(without, "KVM at"));
+	g_assert_null(strstr(without, "KVM's grids"));
+	g_assert_cmpuint(count_of(without, "<g transform="), ==, 2);
+	free((void *)tables[0]);
+	free((void *)tables[1]);
 }
 
 int main(int argc, char **argv)
@@ -520,5 +585,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/diff/command", test_command);
 	g_test_add_func("/svg/grid", test_svg);
 	g_test_add_func("/svg/scattered", test_svg_scattered);
+	g_test_add_func("/svg/kvm", test_svg_kvm);
 	return g_test_run();
 }

@@ -4,12 +4,13 @@
  * parsing, SPTE decoding of both kernels' not-present encodings, and the
  * lab recordings of data/kvm-leaves (record.sh made them) replayed up to
  * the moments the run printed KVM's own page counts, which the model must
- * equal.
+ * equal; and a model's leaves at a dump written as JSON and read back.
  */
 #include <string.h>
 
 #include "kvm_leaf_tracker.h"
 #include "kvm_leaves.h"
+#include "kvm_snapshot_json.h"
 #include "spte-test.h"
 #include "spte_error.h"
 
@@ -446,6 +447,202 @@ static void test_detect(void)
 	}
 }
 
+/* ---- a snapshot as JSON (kvm_snapshot_json.h) ---- */
+
+static void assert_same_leaves(const struct spte_kvm_snapshot *a,
+			       const struct spte_kvm_snapshot *b)
+{
+	g_assert_cmpint(a->format, ==, b->format);
+	g_assert_cmpstr(a->incomplete, ==, b->incomplete);
+	g_assert_cmpuint(a->leaves->len, ==, b->leaves->len);
+	for (guint i = 0; i < a->leaves->len; i++) {
+		const struct spte_kvm_leaf *x = &g_array_index(a->leaves,
+						struct spte_kvm_leaf, i);
+		const struct spte_kvm_leaf *y = &g_array_index(b->leaves,
+						struct spte_kvm_leaf, i);
+
+		g_assert_cmpuint(x->as_id, ==, y->as_id);
+		g_assert_cmpuint(x->level, ==, y->level);
+		g_assert_cmphex(x->gpa, ==, y->gpa);
+		g_assert_cmphex(x->size, ==, y->size);
+		g_assert_cmphex(x->spte.raw, ==, y->spte.raw);
+		g_assert_cmphex(x->spte.pfn, ==, y->spte.pfn);
+		g_assert_cmpint(x->spte.writable, ==, y->spte.writable);
+		g_assert_cmpint(x->spte.accessed, ==, y->spte.accessed);
+		g_assert_cmpint(x->spte.dirty, ==, y->spte.dirty);
+		g_assert_cmpuint(x->copies, ==, y->copies);
+		g_assert_cmpuint(x->since_us, ==, y->since_us);
+		g_assert_cmpuint(x->age_clears, ==, y->age_clears);
+		g_assert_cmpuint(x->age_cleared_us, ==, y->age_cleared_us);
+	}
+}
+
+static struct spte_kvm_snapshot *round_trip(const struct spte_kvm_snapshot *snap,
+					    char **text)
+{
+	g_autoptr(JsonNode) node = spte_kvm_snapshot_to_json(snap);
+	g_autoptr(JsonNode) back = NULL;
+	g_autoptr(GError) error = NULL;
+	struct spte_kvm_snapshot *out;
+
+	/* through text, as a report file goes */
+	*text = json_to_string(node, TRUE);
+	back = json_from_string(*text, &error);
+	g_assert_no_error(error);
+	out = spte_kvm_snapshot_from_json(back, &error);
+	g_assert_no_error(error);
+	return out;
+}
+
+/* 6.1 after pageout: a 2M leaf, aged leaves, NX-free NPT values. */
+static void test_snapshot_json(void)
+{
+	g_autofree char *trace = fixture("npt-6.1.trace");
+	g_autoptr(spte_kvm_leaves) m = replay(trace, 9049413);
+	g_autoptr(spte_kvm_snapshot) snap = spte_kvm_leaves_snapshot(m);
+	g_autoptr(spte_kvm_snapshot) back = NULL;
+	g_autofree char *text = NULL;
+
+	back = round_trip(snap, &text);
+	assert_same_leaves(snap, back);
+	g_assert_nonnull(strstr(text, "\"format\" : \"x86 (NPT)\""));
+	g_assert_nonnull(strstr(text, "\"incomplete\" : null"));
+	/* the 2M leaf first: 0x7600ee7 */
+	g_assert_nonnull(strstr(text, "\"spte\" : 123735783"));
+	g_assert_nonnull(strstr(text, "\"flags\" : \"rwx A D\""));
+	g_assert_nonnull(strstr(text, "\"age_clears\" : 1"));
+}
+
+/* What a live model cannot give here: EPT, NX (bit 63), 1G, two roots. */
+static void test_snapshot_json_constructed(void)
+{
+	static const struct {
+		enum spte_kvm_spte_format fmt;
+		guint level;
+		guint64 gpa, raw;
+		guint copies;
+	} leaves[] = {
+		{ SPTE_KVM_SPTE_X86, 1, 0x1000, 0x80000000029f6825ULL, 2 },
+		{ SPTE_KVM_SPTE_X86, 3, 0x40000000, 0x80000000400008a5ULL, 1 },
+		{ SPTE_KVM_SPTE_EPT, 1, 0x5000, 0x0600000012345b77ULL, 1 },
+	};
+
+	for (guint f = 0; f < 2; f++) {
+		g_autoptr(spte_kvm_snapshot) snap =
+			g_new0(struct spte_kvm_snapshot, 1);
+		g_autoptr(spte_kvm_snapshot) back = NULL;
+		g_autofree char *text = NULL;
+
+		snap->format = f ? SPTE_KVM_SPTE_EPT : SPTE_KVM_SPTE_X86;
+		snap->incomplete = g_strdup("CPU:0 [LOST 3 EVENTS]");
+		snap->leaves = g_array_new(FALSE, TRUE,
+					   sizeof(struct spte_kvm_leaf));
+		for (guint i = 0; i < G_N_ELEMENTS(leaves); i++) {
+			struct spte_kvm_leaf l = {
+				.level = leaves[i].level, .gpa = leaves[i].gpa,
+				.size = 4096ULL << (9 * (leaves[i].level - 1)),
+				.copies = leaves[i].copies, .since_us = 7,
+			};
+
+			if (leaves[i].fmt != snap->format)
+				continue;
+			spte_kvm_spte_decode(snap->format, leaves[i].raw,
+					     &l.spte);
+			g_array_append_val(snap->leaves, l);
+		}
+		back = round_trip(snap, &text);
+		g_test_message("%s", text);
+		assert_same_leaves(snap, back);
+		g_assert_nonnull(strstr(text, f ? "\"EPT\"" : "\"x86 (NPT)\""));
+	}
+}
+
+/* The leaf of the malformed cases, in which one thing is changed. */
+#define GOOD_LEAF(...) "{\"gpa\": 4096, \"level\": 1, \"size\": 4096, " \
+	"\"spte\": 1063951975, \"copies\": 1, \"since_us\": 5, " \
+	"\"age_clears\": 0, \"age_cleared_us\": 0" __VA_ARGS__ "}"
+#define SNAP(leaves) "{\"format\": \"x86 (NPT)\", \"incomplete\": null, " \
+	"\"leaves\": [" leaves "]}"
+
+static const struct {
+	const char *json;
+	const char *error;
+} bad_snapshots[] = {
+	{ "[]", "kvm: must be an object with 'format', 'incomplete' and "
+	  "'leaves', not an array" },
+	{ "{\"incomplete\": null, \"leaves\": []}",
+	  "kvm: 'format' is missing (expected a string)" },
+	{ "{\"format\": \"ARM\", \"incomplete\": null, \"leaves\": []}",
+	  "kvm: 'format' is 'ARM' (expected 'x86 (NPT)' or 'EPT')" },
+	{ "{\"format\": \"EPT\", \"incomplete\": 3, \"leaves\": []}",
+	  "kvm: 'incomplete' must be a string or null, not an integer" },
+	{ "{\"format\": \"EPT\", \"incomplete\": null}",
+	  "kvm: 'leaves' is missing (expected an array)" },
+	{ SNAP("7"), "kvm.leaves[0]: must be an object, not an integer" },
+	{ SNAP("{\"gpa\": \"0x1000\"}"),
+	  "kvm.leaves[0]: 'gpa' must be an integer, not a string" },
+	{ SNAP(GOOD_LEAF() ", {\"gpa\": 8192, \"level\": 1}"),
+	  "kvm.leaves[1]: 'size' is missing (expected an integer)" },
+	{ SNAP("{\"gpa\": 0, \"level\": 4, \"size\": 4096, \"spte\": 0, "
+	       "\"copies\": 1, \"since_us\": 0, \"age_clears\": 0, "
+	       "\"age_cleared_us\": 0}"),
+	  "kvm.leaves[0]: 'level' is 4 (expected 1 = 4K, 2 = 2M or 3 = 1G)" },
+	{ SNAP("{\"gpa\": 0, \"level\": 2, \"size\": 4096, \"spte\": 0, "
+	       "\"copies\": 1, \"since_us\": 0, \"age_clears\": 0, "
+	       "\"age_cleared_us\": 0}"),
+	  "kvm.leaves[0]: 'size' is 4096 (a level 2 leaf maps 2097152)" },
+	{ SNAP("{\"gpa\": 4096, \"level\": 2, \"size\": 2097152, \"spte\": 0, "
+	       "\"copies\": 1, \"since_us\": 0, \"age_clears\": 0, "
+	       "\"age_cleared_us\": 0}"),
+	  "kvm.leaves[0]: 'gpa' 0x1000 is not aligned to its size 0x200000" },
+	{ SNAP("{\"gpa\": 4096, \"level\": 1, \"size\": 4096, \"spte\": 1440, "
+	       "\"copies\": 1, \"since_us\": 0, \"age_clears\": 0, "
+	       "\"age_cleared_us\": 0}"),
+	  "kvm.leaves[0]: 'spte' 0x5a0 is not a present SPTE (bit 11 clear)" },
+	{ SNAP("{\"gpa\": 0, \"level\": 2, \"size\": 2097152, "
+	       "\"spte\": 1063951975, \"copies\": 1, \"since_us\": 0, "
+	       "\"age_clears\": 0, \"age_cleared_us\": 0}"),
+	  "kvm.leaves[0]: 'spte' 0x3f6a9e67 has PS clear: a page table, not a level 2 leaf" },
+	{ SNAP("{\"gpa\": 4096, \"level\": 1, \"size\": 4096, "
+	       "\"spte\": 1063951975, \"copies\": 0, \"since_us\": 0, "
+	       "\"age_clears\": 0, \"age_cleared_us\": 0}"),
+	  "kvm.leaves[0]: 'copies' is 0 (a leaf has at least one)" },
+	{ SNAP(GOOD_LEAF(", \"pfn\": 5")),
+	  "kvm.leaves[0]: 'pfn' is not 'spte' 0x3f6a9e67's PFN 0x3f6a9" },
+	{ SNAP(GOOD_LEAF(", \"flags\": \"r-x A\"")),
+	  "kvm.leaves[0]: 'flags' is 'r-x A', but 'spte' 0x3f6a9e67 reads "
+	  "'rwx A D'" },
+	{ SNAP(GOOD_LEAF(", \"writable\": false")),
+	  "kvm.leaves[0]: 'writable' is false, but 'spte' 0x3f6a9e67 says "
+	  "true" },
+	{ SNAP(GOOD_LEAF(", \"dirty\": 1")),
+	  "kvm.leaves[0]: 'dirty' must be a boolean, not an integer" },
+	{ SNAP(GOOD_LEAF() ", " GOOD_LEAF()),
+	  "kvm.leaves[1]: gpa 0x1000 level 1 does not follow leaf 0's "
+	  "(gpa 0x1000 level 1): leaves are in GPA order, then level, each "
+	  "once" },
+};
+
+static void test_snapshot_json_malformed(void)
+{
+	g_autoptr(JsonNode) good = json_from_string(SNAP(GOOD_LEAF()), NULL);
+	g_autoptr(spte_kvm_snapshot) snap =
+		spte_kvm_snapshot_from_json(good, NULL);
+
+	g_assert_nonnull(snap);
+	g_assert_cmpuint(snap->leaves->len, ==, 1);
+	for (guint i = 0; i < G_N_ELEMENTS(bad_snapshots); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) node = json_from_string(bad_snapshots[i].json,
+							    &error);
+
+		g_assert_no_error(error);
+		g_assert_null(spte_kvm_snapshot_from_json(node, &error));
+		g_assert_error(error, SPTE_ERROR, SPTE_ERROR_INVALID);
+		g_assert_cmpstr(error->message, ==, bad_snapshots[i].error);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -457,5 +654,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/kvm-leaves/smm-fast-pf", test_smm_fast_pf);
 	g_test_add_func("/kvm-leaves/two-roots", test_two_roots);
 	g_test_add_func("/kvm-leaves/detect", test_detect);
+	g_test_add_func("/kvm-leaves/snapshot-json", test_snapshot_json);
+	g_test_add_func("/kvm-leaves/snapshot-json-constructed",
+			test_snapshot_json_constructed);
+	g_test_add_func("/kvm-leaves/snapshot-json-malformed",
+			test_snapshot_json_malformed);
 	return g_test_run();
 }
