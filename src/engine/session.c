@@ -31,7 +31,7 @@ struct kept {
 	void *state;
 };
 
-static void named_dump_free(gpointer p)
+void spte_named_dump_free(gpointer p)
 {
 	struct spte_named_dump *d = p;
 
@@ -130,7 +130,7 @@ gboolean spte_session_boot(struct spte_session *s,
 	*s = (struct spte_session){
 		.events = g_array_new(FALSE, TRUE,
 				      sizeof(struct spte_mirror_event)),
-		.dumps = g_ptr_array_new_with_free_func(named_dump_free),
+		.dumps = g_ptr_array_new_with_free_func(spte_named_dump_free),
 		.checks = g_ptr_array_new_with_free_func(check_free),
 		.kept = g_ptr_array_new(),
 		.ok = TRUE,

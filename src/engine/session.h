@@ -30,6 +30,9 @@ struct spte_named_dump {
 	struct spte_kvm_snapshot *kvm;
 };
 
+/* Free a struct spte_named_dump: the free function of s->dumps. */
+void spte_named_dump_free(gpointer d);
+
 /* Whether a session tracks KVM's own leaves (inspect/kvm_leaf_tracker.h). */
 enum spte_kvm_leaves_want {
 	SPTE_KVM_LEAVES_OFF,

@@ -24,22 +24,12 @@ static void add_dump(struct spte_session *s, const char *name,
 	g_ptr_array_add(s->dumps, d);
 }
 
-static void named_dump_free(gpointer p)
-{
-	struct spte_named_dump *d = p;
-
-	g_free(d->name);
-	spte_mirror_table_free(d->table);
-	spte_kvm_snapshot_free(d->kvm);
-	g_free(d);
-}
-
 static void session_init(struct spte_session *s)
 {
 	*s = (struct spte_session){
 		.events = g_array_new(FALSE, TRUE,
 				      sizeof(struct spte_mirror_event)),
-		.dumps = g_ptr_array_new_with_free_func(named_dump_free),
+		.dumps = g_ptr_array_new_with_free_func(spte_named_dump_free),
 		.checks = g_ptr_array_new(),
 		.ok = TRUE,
 	};
