@@ -276,6 +276,15 @@ static void append_json(GString *out, JsonNode *node,
 	g_string_append_printf(out, "%s\n", text);
 }
 
+/* The mirror's dumps of both sides; free_table() both either way. */
+static gboolean load_tables(const struct diff_sides *s,
+			    struct spte_mirror_table *t[2], GError **error)
+{
+	t[0] = input_dump(s->in[0], s->name[0], error);
+	t[1] = t[0] ? input_dump(s->in[1], s->name[1], error) : NULL;
+	return t[1] != NULL;
+}
+
 static gboolean diff_mirror(const struct diff_opts *o,
 			    const struct diff_sides *s, GString *out,
 			    GError **error)
@@ -284,9 +293,7 @@ static gboolean diff_mirror(const struct diff_opts *o,
 	g_autoptr(spte_dump_diff) d = NULL;
 	gboolean ok = FALSE;
 
-	t[0] = input_dump(s->in[0], s->name[0], error);
-	t[1] = t[0] ? input_dump(s->in[1], s->name[1], error) : NULL;
-	if (!t[1])
+	if (!load_tables(s, t, error))
 		goto out;
 	d = spte_dump_diff_new(t[0], t[1]);
 	if (o->svg && !write_svg(o, s, (const struct spte_mirror_table **)t,
@@ -313,12 +320,10 @@ static gboolean kvm_svg(const struct diff_opts *o, const struct diff_sides *s,
 			GError **error)
 {
 	struct spte_mirror_table *t[2] = { NULL, NULL };
-	gboolean ok;
+	gboolean ok = load_tables(s, t, error) &&
+		      write_svg(o, s, (const struct spte_mirror_table **)t,
+				kvm, error);
 
-	t[0] = input_dump(s->in[0], s->name[0], error);
-	t[1] = t[0] ? input_dump(s->in[1], s->name[1], error) : NULL;
-	ok = t[1] && write_svg(o, s, (const struct spte_mirror_table **)t,
-			       kvm, error);
 	if (!ok)
 		g_prefix_error(error, "--svg draws the mirror's dumps, KVM's "
 			       "leaves beside them: ");

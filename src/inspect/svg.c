@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Mirror dumps, and KVM's own leaves at them, drawn as grids of guest
- * pages, in plain SVG 1.1.  Runs of
- * cells in one state within a row become one rect, and the cell lines and
- * the young dots are patterns, so a 256 MiB guest stays a small file.
+ * pages, in plain SVG 1.1.  Runs of cells in one state within a row become
+ * one rect, and the cell lines and the young dots are patterns, so a 256
+ * MiB guest stays a small file.
  */
 #include <string.h>
 
@@ -252,14 +252,14 @@ static void drawn_free(gpointer p)
 	g_free(d);
 }
 
-static void add_drawn(GPtrArray *grids, const struct spte_mirror_table *t,
-		      char *label)
+static struct drawn *drawn_new(const struct spte_mirror_table *t,
+			       char *label)
 {
 	struct drawn *d = g_new0(struct drawn, 1);
 
 	d->pages = spte_dump_pages(t);
 	d->label = label;
-	g_ptr_array_add(grids, d);
+	return d;
 }
 
 /*
@@ -268,10 +268,12 @@ static void add_drawn(GPtrArray *grids, const struct spte_mirror_table *t,
  * at 64 GiB), which would stretch every grid to nothing; its label counts
  * what it leaves out.
  */
-static char *kvm_label(const struct spte_kvm_snapshot *snap, const char *label,
-		       guint64 pages)
+static struct drawn *kvm_drawn(const struct spte_kvm_snapshot *snap,
+			       const char *label, guint64 pages)
 {
+	struct spte_mirror_table *t = spte_kvm_snapshot_as_dump(snap);
 	GString *l = g_string_new(NULL);
+	struct drawn *d;
 	guint beyond = 0;
 
 	for (guint i = 0; i < snap->leaves->len; i++)
@@ -284,7 +286,9 @@ static char *kvm_label(const struct spte_kvm_snapshot *snap, const char *label,
 		g_string_append_printf(l, "; %u leaves above 0x%"
 				       G_GINT64_MODIFIER "x not drawn", beyond,
 				       pages << 12);
-	return g_string_free(l, FALSE);
+	d = drawn_new(t, g_string_free(l, FALSE));
+	spte_mirror_table_free(t);
+	return d;
 }
 
 char *spte_svg_render(const char *title, guint64 ram_size,
@@ -313,36 +317,24 @@ char *spte_svg_render(const char *title, guint64 ram_size,
 				    "svg: dump %u is missing", i);
 			return NULL;
 		}
-		add_drawn(grids, tables[i],
-			  labels && labels[i] && *labels[i] ?
-			  g_strdup(labels[i]) :
-			  g_strdup_printf("dump %u", i + 1));
-		p = ((struct drawn *)g_ptr_array_index(grids,
-						       grids->len - 1))->pages;
+		g_ptr_array_add(grids, drawn_new(tables[i],
+			labels && labels[i] && *labels[i] ?
+			g_strdup(labels[i]) :
+			g_strdup_printf("dump %u", i + 1)));
+		p = ((struct drawn *)g_ptr_array_index(grids, i))->pages;
 		if (p->len)
 			pages = MAX(pages, g_array_index(p, struct spte_page,
 							 p->len - 1).gfn + 1);
-		/* a placeholder, filled below once the extent is known */
-		if (kvm && kvm[i]) {
-			g_ptr_array_add(grids, NULL);
-			any_kvm = TRUE;
-		}
 	}
 	if (!pages)
 		pages = PAGES_2M;
-	for (guint i = 0, g = 0; i < n; i++, g++) {
-		const char *label = ((struct drawn *)grids->pdata[g])->label;
-		struct spte_mirror_table *t;
-		struct drawn *d;
-
-		if (!kvm || !kvm[i])
+	/* each KVM grid right of its dump's; from the last, so i stays i */
+	for (guint i = n; kvm && i-- > 0;) {
+		if (!kvm[i])
 			continue;
-		t = spte_kvm_snapshot_as_dump(kvm[i]);
-		d = g_new0(struct drawn, 1);
-		d->pages = spte_dump_pages(t);
-		d->label = kvm_label(kvm[i], label, pages);
-		grids->pdata[++g] = d;
-		spte_mirror_table_free(t);
+		g_ptr_array_insert(grids, i + 1, kvm_drawn(kvm[i],
+			((struct drawn *)grids->pdata[i])->label, pages));
+		any_kvm = TRUE;
 	}
 	aggregate = pages > SPTE_SVG_MAX_PAGE_CELLS;
 	cells = aggregate ? (pages + PAGES_2M - 1) / PAGES_2M : pages;

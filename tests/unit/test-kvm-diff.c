@@ -54,6 +54,19 @@ static char *diff_text(const struct spte_kvm_diff *d)
 	return g_string_free(out, FALSE);
 }
 
+/* Dump @da of report @fa against @db of @fb, and the text of it. */
+static struct spte_kvm_diff *diff_fixtures(const char *fa, const char *da,
+					   const char *fb, const char *db,
+					   gboolean same_run, char **text)
+{
+	g_autoptr(spte_kvm_snapshot) a = fixture_snapshot(fa, da);
+	g_autoptr(spte_kvm_snapshot) b = fixture_snapshot(fb, db);
+	struct spte_kvm_diff *d = spte_kvm_diff_new(a, b, same_run);
+
+	*text = diff_text(d);
+	return d;
+}
+
 static const struct spte_diff_run *run(const struct spte_kvm_diff *d, guint i)
 {
 	g_assert_cmpuint(i, <, d->pages->runs->len);
@@ -63,13 +76,13 @@ static const struct spte_diff_run *run(const struct spte_kvm_diff *d, guint i)
 /* 6.1: MADV_PAGEOUT asked KVM, which said young: four leaves aged. */
 static void test_aged(void)
 {
-	g_autoptr(spte_kvm_snapshot) a = fixture_snapshot("npt-6.1.json",
-							   "dontneed");
-	g_autoptr(spte_kvm_snapshot) b = fixture_snapshot("npt-6.1.json",
-							   "pageout");
-	g_autoptr(spte_kvm_diff) d = spte_kvm_diff_new(a, b, TRUE);
-	g_autoptr(spte_kvm_diff) across = spte_kvm_diff_new(a, b, FALSE);
-	g_autofree char *text = diff_text(d), *across_text = diff_text(across);
+	g_autofree char *text = NULL, *across_text = NULL;
+	g_autoptr(spte_kvm_diff) d = diff_fixtures("npt-6.1.json", "dontneed",
+						   "npt-6.1.json", "pageout",
+						   TRUE, &text);
+	g_autoptr(spte_kvm_diff) across = diff_fixtures(
+		"npt-6.1.json", "dontneed", "npt-6.1.json", "pageout", FALSE,
+		&across_text);
 
 	g_assert_cmpuint(d->leaves[0][1], ==, 14);
 	g_assert_cmpuint(d->leaves[1][2], ==, 1);
@@ -92,12 +105,10 @@ static void test_aged(void)
 /* 6.1 against 6.12 after pageout: 6.12 zapped the four, moved the rest. */
 static void test_two_kernels(void)
 {
-	g_autoptr(spte_kvm_snapshot) a = fixture_snapshot("npt-6.1.json",
-							   "pageout");
-	g_autoptr(spte_kvm_snapshot) b = fixture_snapshot("npt-6.12.json",
-							   "pageout");
-	g_autoptr(spte_kvm_diff) d = spte_kvm_diff_new(a, b, FALSE);
-	g_autofree char *text = diff_text(d);
+	g_autofree char *text = NULL;
+	g_autoptr(spte_kvm_diff) d = diff_fixtures("npt-6.1.json", "pageout",
+						   "npt-6.12.json", "pageout",
+						   FALSE, &text);
 
 	g_assert_cmpuint(d->pages->removed, ==, 4);
 	g_assert_cmpuint(d->pages->added, ==, 0);
@@ -113,12 +124,10 @@ static void test_two_kernels(void)
 
 static void test_incomplete(void)
 {
-	g_autoptr(spte_kvm_snapshot) a = fixture_snapshot("npt-6.12.json",
-							   "pageout");
-	g_autoptr(spte_kvm_snapshot) b = fixture_snapshot("npt-6.12.json",
-							   "lost");
-	g_autoptr(spte_kvm_diff) d = spte_kvm_diff_new(a, b, TRUE);
-	g_autofree char *text = diff_text(d);
+	g_autofree char *text = NULL;
+	g_autoptr(spte_kvm_diff) d = diff_fixtures("npt-6.12.json", "pageout",
+						   "npt-6.12.json", "lost",
+						   TRUE, &text);
 	g_autoptr(JsonNode) node = spte_kvm_diff_to_json(d);
 	JsonObject *o = json_node_get_object(node);
 	JsonArray *inc = json_object_get_array_member(o, "incomplete");
