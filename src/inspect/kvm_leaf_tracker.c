@@ -47,7 +47,12 @@ struct spte_kvm_leaf_tracker {
 	guint64 syncs;
 	struct spte_kvm_leaves *model;
 	gboolean enabled[G_N_ELEMENTS(leaf_events)];
-	gboolean mono_clock;	/* trace times are CLOCK_MONOTONIC */
+	/*
+	 * trace clock minus CLOCK_MONOTONIC (us), as the last sync marker
+	 * measured it; valid once has_offset
+	 */
+	gint64 mono_offset_us;
+	gboolean has_offset;
 };
 
 static char *read_line(const char *path)
@@ -245,14 +250,6 @@ gboolean spte_kvm_leaf_tracker_start(struct spte_kvm_leaf_tracker **out,
 	path = g_build_filename(t->dir, "buffer_size_kb", NULL);
 	if (!spte_knob_write(path, size, error))
 		return FALSE;
-	/*
-	 * CLOCK_MONOTONIC, the clock of the mirror's event records
-	 * (ktime_get_ns()), so a leaf's times compare with a notifier call's;
-	 * without it (the "local" default) they compare with nothing.
-	 */
-	g_free(path);
-	path = g_build_filename(t->dir, "trace_clock", NULL);
-	t->mono_clock = spte_knob_write(path, "mono", NULL);
 	pipe = g_build_filename(t->dir, "trace_pipe", NULL);
 	t->pipe_fd = open(pipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (t->pipe_fd < 0)
@@ -305,6 +302,31 @@ static void check_rings(struct spte_kvm_leaf_tracker *t)
 	}
 }
 
+/*
+ * The marker's trace time against CLOCK_MONOTONIC read just before it
+ * was written: the trace clock ("local", sched_clock) and the mirror's
+ * ktime_get_ns() both count from boot but drift apart; the marker ties
+ * them together to within the write's latency.
+ */
+static void measure_offset(struct spte_kvm_leaf_tracker *t, const char *text,
+			   const char *marker, gint64 mono_before_us)
+{
+	const char *at = strstr(text, marker);
+	const char *bol;
+	g_autofree char *line = NULL;
+	struct spte_kvm_line l;
+
+	if (!at)
+		return;
+	for (bol = at; bol > text && bol[-1] != '\n'; bol--)
+		;
+	line = g_strndup(bol, strcspn(bol, "\n"));
+	if (spte_kvm_leaves_parse_line(line, &l) != SPTE_KVM_LINE_MARKER)
+		return;
+	t->mono_offset_us = (gint64)l.ts_us - mono_before_us;
+	t->has_offset = TRUE;
+}
+
 void spte_kvm_leaf_tracker_sync(struct spte_kvm_leaf_tracker *t)
 {
 	g_autofree char *marker = g_strdup_printf("spte-kvm-leaves sync %"
@@ -313,8 +335,10 @@ void spte_kvm_leaf_tracker_sync(struct spte_kvm_leaf_tracker *t)
 	g_autoptr(GError) error = NULL;
 	gint64 deadline = g_get_monotonic_time() + SYNC_TIMEOUT_US;
 	gboolean seen = FALSE;
+	gint64 mono_before_us;
 	char *text, *end;
 
+	mono_before_us = g_get_monotonic_time();
 	if (!spte_knob_write(path, marker, &error))
 		spte_kvm_leaves_set_incomplete(t->model, "no sync marker: %s",
 					       error->message);
@@ -330,6 +354,8 @@ void spte_kvm_leaf_tracker_sync(struct spte_kvm_leaf_tracker *t)
 	g_string_erase(t->pending, 0, end ? end - t->pending->str + 1 : 0);
 	g_mutex_unlock(&t->lock);
 	spte_kvm_leaves_feed_text(t->model, text);
+	if (seen)
+		measure_offset(t, text, marker, mono_before_us);
 	g_free(text);
 	if (!error && !seen)
 		spte_kvm_leaves_set_incomplete(
@@ -345,10 +371,13 @@ const struct spte_kvm_leaves *spte_kvm_leaf_tracker_model(struct spte_kvm_leaf_t
 	return t->model;
 }
 
-gboolean spte_kvm_leaf_tracker_mono_clock(struct spte_kvm_leaf_tracker *t)
+gboolean spte_kvm_leaf_tracker_to_mono(struct spte_kvm_leaf_tracker *t,
+				       guint64 trace_us, gint64 *mono_us)
 {
-	return t->mono_clock;
+	*mono_us = (gint64)trace_us - t->mono_offset_us;
+	return t->has_offset;
 }
+
 
 enum spte_kvm_check spte_kvm_leaf_tracker_check(struct spte_kvm_leaf_tracker *t,
 						struct spte_kvm_stats *stats,

@@ -67,11 +67,13 @@ void spte_kvm_leaf_tracker_sync(struct spte_kvm_leaf_tracker *t);
 const struct spte_kvm_leaves *spte_kvm_leaf_tracker_model(struct spte_kvm_leaf_tracker *t);
 
 /*
- * Whether the model's times (since_us, age_cleared_us) are CLOCK_MONOTONIC
- * microseconds, comparable with the mirror's event times: the instance's
- * trace_clock could be set to "mono".
+ * A time of the model (since_us, age_cleared_us: the trace clock) as
+ * CLOCK_MONOTONIC microseconds, the clock of the mirror's event records,
+ * to within a sync marker's write latency.  FALSE until a sync measured
+ * the offset.
  */
-gboolean spte_kvm_leaf_tracker_mono_clock(struct spte_kvm_leaf_tracker *t);
+gboolean spte_kvm_leaf_tracker_to_mono(struct spte_kvm_leaf_tracker *t,
+				       guint64 trace_us, gint64 *mono_us);
 
 /* Outcome of a self-check. */
 enum spte_kvm_check {

@@ -453,21 +453,24 @@ static guint64 *age_seen(GHashTable *seen, guint64 gpa)
 }
 
 /*
- * @mono: the model's times are the events' clock, so a leaf installed
+ * With the model's times on the events' clock (@t), a leaf installed
  * after the call was not there to answer it, and an A bit cleared before
  * it was another call's answer.
  */
-static enum kvm_answer kvm_answer(const struct spte_kvm_leaves *m,
-				  GHashTable *seen, gboolean mono,
+static enum kvm_answer kvm_answer(struct spte_kvm_leaf_tracker *t,
+				  const struct spte_kvm_leaves *m,
+				  GHashTable *seen,
 				  const struct spte_mirror_event *ev,
 				  guint64 gpa)
 {
 	const struct spte_kvm_leaf *l = spte_kvm_leaves_lookup(
 		m, SPTE_KVM_AS_NORMAL, gpa);
-	guint64 at_us = ev->time_ns / 1000;
+	gint64 at_us = ev->time_ns / 1000, since_us, cleared_us;
+	gboolean mono = l && spte_kvm_leaf_tracker_to_mono(t, l->since_us,
+							   &since_us);
 	const guint64 *before;
 
-	if (l && mono && l->since_us > at_us)
+	if (mono && since_us > at_us)
 		l = NULL;
 
 	/*
@@ -483,7 +486,11 @@ static enum kvm_answer kvm_answer(const struct spte_kvm_leaves *m,
 	before = age_seen(seen, l->gpa);
 	if (l->age_clears <= (before ? *before : 0))
 		return ANSWER_OLD;
-	return !mono || l->age_cleared_us >= at_us ? ANSWER_YOUNG : ANSWER_OLD;
+	if (mono && spte_kvm_leaf_tracker_to_mono(t, l->age_cleared_us,
+						  &cleared_us) &&
+	    cleared_us < at_us)
+		return ANSWER_OLD;
+	return ANSWER_YOUNG;
 }
 
 /* "0x0-0x1ffff, 0x40000-0x40fff" for a set of pages, a few ranges. */
@@ -559,11 +566,9 @@ void spte_kvm_answers_format(struct spte_session *s,
 	const struct spte_kvm_leaves *m = s->kvm_leaves ?
 		spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
 	GHashTable *seen = spte_session_kept(s, &age_seen_key);
-	gboolean mono;
 
 	if (!m || !spte_kvm_leaves_complete(m, NULL))
 		return;
-	mono = spte_kvm_leaf_tracker_mono_clock(s->kvm_leaves);
 	if (!seen) {
 		seen = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 					     g_free, g_free);
@@ -591,7 +596,8 @@ void spte_kvm_answers_format(struct spte_session *s,
 					continue;
 				}
 				g_hash_table_add(asked, key);
-				g_array_append_val(by[kvm_answer(m, seen, mono,
+				g_array_append_val(by[kvm_answer(s->kvm_leaves,
+								 m, seen,
 								 &ev[i], g)],
 						   g);
 				total++;
