@@ -270,10 +270,14 @@ const struct spte_kvm_leaves *spte_session_kvm_leaves(struct spte_session *s,
 	s->kvm_self.checks++;
 	switch (c) {
 	case SPTE_KVM_CHECK_MATCH:
-	case SPTE_KVM_CHECK_NO_STATS:
 		s->kvm_self.matched++;
 		if (say)
 			g_string_append_printf(line, "\n  %s", verdict->str);
+		break;
+	case SPTE_KVM_CHECK_NO_STATS:
+	case SPTE_KVM_CHECK_UNSTABLE:
+		s->kvm_self.unverified++;
+		g_string_append_printf(line, "\n  %s", verdict->str);
 		break;
 	case SPTE_KVM_CHECK_MISMATCH:
 		s->kvm_self.mismatched++;

@@ -48,6 +48,8 @@ struct spte_kvm_self_checks {
 	guint matched;
 	guint mismatched;	/* tracking errors: each a failed check */
 	guint incomplete;	/* no verdict: the model has a hole */
+	/* no verdict: no counts to compare, or they never held still */
+	guint unverified;
 };
 
 struct spte_check {

@@ -81,6 +81,8 @@ enum spte_kvm_check {
 	SPTE_KVM_CHECK_MISMATCH,	/* a tracking error */
 	SPTE_KVM_CHECK_INCOMPLETE,	/* the model has a hole: no verdict */
 	SPTE_KVM_CHECK_NO_STATS,	/* KVM exports no page counts */
+	/* KVM's counts changed on every look: no verdict this time */
+	SPTE_KVM_CHECK_UNSTABLE,
 };
 
 /*

@@ -35,6 +35,7 @@ enum kvm_mirror {
 
 struct page_view {
 	struct spte_primary_page p;
+	gboolean p_unknown;	/* pagemap could not be read */
 	const struct spte_mirror_leaf *leaf;
 	guint64 mpfn;		/* the mirror's PFN for this 4K page */
 	enum relation rel;
@@ -238,11 +239,15 @@ static char *kvm_col(const struct page_view *v, guint64 n)
 }
 
 /* The primary against a secondary MMU's PFN for one page. */
-static enum relation relate(const struct spte_primary_page *p, gboolean mapped,
+static enum relation relate(const struct page_view *v, gboolean mapped,
 			    guint64 pfn)
 {
+	const struct spte_primary_page *p = &v->p;
+
 	if (!mapped)
 		return REL_UNMAPPED;
+	if (v->p_unknown)
+		return REL_UNKNOWN;
 	if (!(p->flags & SPTE_PRIMARY_PRESENT))
 		return REL_STALE_UNMAPPED;
 	if (!p->pfn)
@@ -260,7 +265,7 @@ static void attach_kvm(struct page_view *v, guint64 gpa, guint64 pages,
 		p->kleaf = spte_kvm_leaves_lookup(kvm, SPTE_KVM_AS_NORMAL, a);
 		p->kpfn = p->kleaf ? p->kleaf->spte.pfn +
 				     ((a - p->kleaf->gpa) >> PAGE_SHIFT) : 0;
-		p->krel = relate(&p->p, p->kleaf != NULL, p->kpfn);
+		p->krel = relate(p, p->kleaf != NULL, p->kpfn);
 		if (p->kleaf && p->leaf)
 			p->kmirror = p->kpfn == p->mpfn ? KVM_MIRROR_SAME :
 							  KVM_MIRROR_DIFFERS;
@@ -286,7 +291,7 @@ static void attach_mirror(struct page_view *v, guint64 gpa, guint64 pages,
 		}
 	}
 	for (guint64 i = 0; i < pages; i++)
-		v[i].rel = relate(&v[i].p, v[i].leaf != NULL, v[i].mpfn);
+		v[i].rel = relate(&v[i], v[i].leaf != NULL, v[i].mpfn);
 }
 
 /* Columns padded to their widest; @ncols of them (no KVM: one fewer). */
@@ -433,8 +438,10 @@ void spte_view3_format(struct spte_vm *vm,
 	v = g_new0(struct page_view, pages);
 	for (guint64 i = 0; i < pages; i++) {
 		v[i].p = prim[i];
-		if (error)
+		if (error) {
 			v[i].p = (struct spte_primary_page){ .node = -1 };
+			v[i].p_unknown = TRUE;
+		}
 		v[i].rel = REL_NO_MODULE;
 	}
 	if (mirror)

@@ -36,6 +36,7 @@ static void add_kvm_leaves(JsonBuilder *b, const struct spte_session *s)
 	spte_json_add_int(b, "matched", k->matched);
 	spte_json_add_int(b, "mismatched", k->mismatched);
 	spte_json_add_int(b, "incomplete", k->incomplete);
+	spte_json_add_int(b, "unverified", k->unverified);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "kvm_dumps");
 	json_builder_begin_object(b);

@@ -70,9 +70,10 @@ static void print_kvm_self_checks(const struct spte_session *s)
 		return;
 	}
 	printf("KVM view: %u self-checks against KVM's page counts: %u "
-	       "matched, %u tracking errors, %u without a verdict "
-	       "(model incomplete)\n", k->checks, k->matched, k->mismatched,
-	       k->incomplete);
+	       "matched, %u tracking errors, %u without a verdict (model "
+	       "incomplete), %u unverified (no counts, or counts moving)\n",
+	       k->checks, k->matched, k->mismatched, k->incomplete,
+	       k->unverified);
 }
 
 static void print_verdict(struct spte_session *s, const char *name)

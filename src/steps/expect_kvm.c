@@ -223,6 +223,17 @@ gboolean spte_expect_kvm(struct spte_session *s, const struct spte_step *step,
 		spte_mirror_table_free(t);
 		return FALSE;
 	}
+	for (guint64 i = 0; i < step->pages; i++) {
+		if ((v[i].prim.flags & SPTE_PRIMARY_PRESENT) && !v[i].prim.pfn &&
+		    (g_strv_contains((const char *const *)step->words, "pfn=primary") ||
+		     g_strv_contains((const char *const *)step->words, "!pfn=primary"))) {
+			spte_mirror_table_free(t);
+			g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+				    "pagemap hides PFNs (CAP_SYS_ADMIN is "
+				    "needed for pfn=primary)");
+			return FALSE;
+		}
+	}
 	for (guint w = 0; step->words[w] && passed; w++) {
 		const char *word = step->words[w];
 		gboolean negated = word[0] == '!';
@@ -261,7 +272,7 @@ static const char *const audit_kind_names[AUDIT_NR_KINDS] = {
 	[AUDIT_STALE_PFN] = "stale PFN",
 	[AUDIT_STALE_UNMAPPED] = "mapped where the primary is not",
 	[AUDIT_WRITABLE] = "writable over a KSM or zero page",
-	[AUDIT_LEVEL] = "huge over pages that are not one huge page",
+	[AUDIT_LEVEL] = "huge over pages not all of THPs or hugetlb, or misaligned",
 	[AUDIT_MIRROR] = "on another PFN than the mirror's",
 	[AUDIT_OUTSIDE] = "outside every memslot",
 };
@@ -276,14 +287,15 @@ struct kvm_audit {
 };
 
 static void audit_report(struct kvm_audit *a, enum kvm_audit_kind kind,
-			 guint64 gpa, const struct kvm_page *v)
+			 guint64 gpa, const struct spte_kvm_leaf *l,
+			 const struct kvm_page *v)
 {
 	a->bad[kind]++;
 	if (a->nr_reports++ >= AUDIT_MAX_REPORTS)
 		return;
 	g_string_append_printf(a->reports, "\n  gpa %#" G_GINT64_MODIFIER "x %s:"
 			       " KVM spte %#018" G_GINT64_MODIFIER "x", gpa,
-			       audit_kind_names[kind], v ? v->leaf->spte.raw : 0);
+			       audit_kind_names[kind], l->spte.raw);
 	if (v && (v->prim.flags & SPTE_PRIMARY_PRESENT))
 		g_string_append_printf(a->reports, ", primary pfn %#"
 				       G_GINT64_MODIFIER "x", v->prim.pfn);
@@ -305,22 +317,28 @@ static void audit_leaf(struct kvm_audit *a, const struct spte_kvm_leaf *l,
 
 		a->pages++;
 		if (!(f & SPTE_PRIMARY_PRESENT))
-			audit_report(a, AUDIT_STALE_UNMAPPED, gpa, &v[i]);
+			audit_report(a, AUDIT_STALE_UNMAPPED, gpa, l, &v[i]);
 		else if (v[i].prim.pfn != v[i].pfn)
-			audit_report(a, AUDIT_STALE_PFN, gpa, &v[i]);
+			audit_report(a, AUDIT_STALE_PFN, gpa, l, &v[i]);
 		else if (l->spte.writable &&
 			 (f & (SPTE_PRIMARY_KSM | SPTE_PRIMARY_ZERO)))
-			audit_report(a, AUDIT_WRITABLE, gpa, &v[i]);
+			audit_report(a, AUDIT_WRITABLE, gpa, l, &v[i]);
 		if (v[i].mirrored) {
 			a->with_mirror++;
 			if (v[i].mirror_pfn != v[i].pfn)
-				audit_report(a, AUDIT_MIRROR, gpa, &v[i]);
+				audit_report(a, AUDIT_MIRROR, gpa, l, &v[i]);
 		}
 		one_huge_page &= !!(f & (SPTE_PRIMARY_THP | SPTE_PRIMARY_HUGE));
 	}
-	/* a stale PFN says it already; this is a leaf larger than the page */
-	if (l->level > SPTE_KVM_LEVEL_4K && !one_huge_page)
-		audit_report(a, AUDIT_LEVEL, l->gpa, &v[0]);
+	/*
+	 * A stale PFN says it already; this is a leaf larger than the page.
+	 * kpageflags cannot tell a PMD-mapped THP from a PTE-mapped one, so
+	 * what is checked is that the pages belong to THPs or hugetlb pages
+	 * and that the first is aligned to the leaf's size.
+	 */
+	if (l->level > SPTE_KVM_LEVEL_4K &&
+	    (!one_huge_page || (v[0].prim.pfn & ((l->size >> PAGE_SHIFT) - 1))))
+		audit_report(a, AUDIT_LEVEL, l->gpa, l, &v[0]);
 }
 
 gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
@@ -376,7 +394,7 @@ gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
 				break;
 		if (k == G_N_ELEMENTS(slots)) {
 			a.leaves++;
-			audit_report(&a, AUDIT_OUTSIDE, l->gpa, NULL);
+			audit_report(&a, AUDIT_OUTSIDE, l->gpa, l, NULL);
 			continue;
 		}
 		audit_leaf(&a, l, &v[k][(l->gpa - slots[k]->gpa) >> PAGE_SHIFT],
@@ -419,7 +437,12 @@ out:
 
 /* ---- KVM's answers to the aging notifiers, for 'events' ---- */
 
-/* What the last 'events' saw: leaf GPA -> its age_clears then. */
+/* What the last 'events' saw: leaf GPA -> struct age_seen. */
+struct age_seen {
+	guint64 since_us;	/* which leaf: a refaulted one starts again */
+	guint64 age_clears;
+};
+
 static void age_seen_free(void *state)
 {
 	g_hash_table_unref(state);
@@ -447,9 +470,13 @@ static const char *const answer_names[ANSWER_NR] = {
 	[ANSWER_UNTRACED] = "not traced (test_young only reads)",
 };
 
-static guint64 *age_seen(GHashTable *seen, guint64 gpa)
+/* How often the leaf had been aged at the last 'events' (0: new since). */
+static guint64 age_clears_before(GHashTable *seen,
+				 const struct spte_kvm_leaf *l)
 {
-	return g_hash_table_lookup(seen, &gpa);
+	const struct age_seen *a = g_hash_table_lookup(seen, &l->gpa);
+
+	return a && a->since_us == l->since_us ? a->age_clears : 0;
 }
 
 /*
@@ -468,7 +495,6 @@ static enum kvm_answer kvm_answer(struct spte_kvm_leaf_tracker *t,
 	gint64 at_us = ev->time_ns / 1000, since_us, cleared_us;
 	gboolean mono = l && spte_kvm_leaf_tracker_to_mono(t, l->since_us,
 							   &since_us);
-	const guint64 *before;
 
 	if (mono && since_us > at_us)
 		l = NULL;
@@ -483,8 +509,7 @@ static enum kvm_answer kvm_answer(struct spte_kvm_leaf_tracker *t,
 							 : ANSWER_NO_LEAF;
 	if (!l)
 		return ANSWER_NO_LEAF;
-	before = age_seen(seen, l->gpa);
-	if (l->age_clears <= (before ? *before : 0))
+	if (l->age_clears <= age_clears_before(seen, l))
 		return ANSWER_OLD;
 	if (mono && spte_kvm_leaf_tracker_to_mono(t, l->age_cleared_us,
 						  &cleared_us) &&
@@ -549,10 +574,10 @@ static void remember_ages(const struct spte_kvm_leaves *m, GHashTable *seen)
 	for (guint i = 0; i < leaves->len; i++) {
 		const struct spte_kvm_leaf *l =
 			&g_array_index(leaves, struct spte_kvm_leaf, i);
-		guint64 clears = l->age_clears;
+		struct age_seen a = { l->since_us, l->age_clears };
 
 		g_hash_table_insert(seen, g_memdup2(&l->gpa, sizeof(l->gpa)),
-				    g_memdup2(&clears, sizeof(clears)));
+				    g_memdup2(&a, sizeof(a)));
 	}
 }
 
@@ -567,7 +592,11 @@ void spte_kvm_answers_format(struct spte_session *s,
 		spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
 	GHashTable *seen = spte_session_kept(s, &age_seen_key);
 
-	if (!m || !spte_kvm_leaves_complete(m, NULL))
+	if (!m)
+		return;
+	/* the calls just drained: KVM's answers to them are traced by now */
+	spte_kvm_leaf_tracker_sync(s->kvm_leaves);
+	if (!spte_kvm_leaves_complete(m, NULL))
 		return;
 	if (!seen) {
 		seen = g_hash_table_new_full(g_int64_hash, g_int64_equal,
@@ -575,33 +604,33 @@ void spte_kvm_answers_format(struct spte_session *s,
 		spte_session_keep(s, &age_seen_key, seen);
 	}
 	for (guint c = 0; c < G_N_ELEMENTS(aging); c++) {
-		g_autoptr(GHashTable) asked = g_hash_table_new_full(
+		/* page -> the last call of this kind in the window */
+		g_autoptr(GHashTable) last = g_hash_table_new_full(
 			g_int64_hash, g_int64_equal, g_free, NULL);
 		GArray *by[ANSWER_NR];
+		GHashTableIter it;
+		gpointer key, value;
 		guint64 total = 0;
 
-		for (guint a = 0; a < ANSWER_NR; a++)
-			by[a] = g_array_new(FALSE, FALSE, sizeof(guint64));
 		for (guint i = 0; i < n; i++) {
 			if (ev[i].callback != aging[c] ||
 			    ev[i].gpa_start == SPTE_MIRROR_NONE)
 				continue;
 			for (guint64 g = ev[i].gpa_start & ~4095ULL;
-			     g < ev[i].gpa_end; g += 4096) {
-				guint64 *key = g_new(guint64, 1);
+			     g < ev[i].gpa_end; g += 4096)
+				g_hash_table_replace(last,
+						     g_memdup2(&g, sizeof(g)),
+						     (gpointer)&ev[i]);
+		}
+		for (guint a = 0; a < ANSWER_NR; a++)
+			by[a] = g_array_new(FALSE, FALSE, sizeof(guint64));
+		g_hash_table_iter_init(&it, last);
+		while (g_hash_table_iter_next(&it, &key, &value)) {
+			guint64 g = *(guint64 *)key;
 
-				*key = g;
-				if (g_hash_table_contains(asked, key)) {
-					g_free(key);
-					continue;
-				}
-				g_hash_table_add(asked, key);
-				g_array_append_val(by[kvm_answer(s->kvm_leaves,
-								 m, seen,
-								 &ev[i], g)],
-						   g);
-				total++;
-			}
+			g_array_append_val(by[kvm_answer(s->kvm_leaves, m, seen,
+							 value, g)], g);
+			total++;
 		}
 		if (total)
 			append_answers(line, aging[c], total, by);
