@@ -327,7 +327,13 @@ static void measure_offset(struct spte_kvm_leaf_tracker *t, const char *text,
 	line = g_strndup(bol, strcspn(bol, "\n"));
 	if (spte_kvm_leaves_parse_line(line, &l) != SPTE_KVM_LINE_MARKER)
 		return;
-	t->mono_offset_us = (gint64)l.ts_us - mono_before_us;
+	/*
+	 * The write's latency only adds to the difference: the smallest one
+	 * seen is the closest.
+	 */
+	if (!t->has_offset ||
+	    (gint64)l.ts_us - mono_before_us < t->mono_offset_us)
+		t->mono_offset_us = (gint64)l.ts_us - mono_before_us;
 	t->has_offset = TRUE;
 }
 

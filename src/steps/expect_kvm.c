@@ -480,9 +480,16 @@ static guint64 age_clears_before(GHashTable *seen,
 }
 
 /*
+ * How far apart the two clocks may be after the conversion (a sync
+ * marker's write latency): KVM answers inside the same notifier call the
+ * mirror's record is made in, microseconds later.
+ */
+#define CLOCK_SLACK_US	1000
+
+/*
  * With the model's times on the events' clock (@t), a leaf installed
  * after the call was not there to answer it, and an A bit cleared before
- * it was another call's answer.
+ * it (the page's first call of the window) answered an earlier one.
  */
 static enum kvm_answer kvm_answer(struct spte_kvm_leaf_tracker *t,
 				  const struct spte_kvm_leaves *m,
@@ -496,7 +503,7 @@ static enum kvm_answer kvm_answer(struct spte_kvm_leaf_tracker *t,
 	gboolean mono = l && spte_kvm_leaf_tracker_to_mono(t, l->since_us,
 							   &since_us);
 
-	if (mono && since_us > at_us)
+	if (mono && since_us > at_us + CLOCK_SLACK_US)
 		l = NULL;
 
 	/*
@@ -513,7 +520,7 @@ static enum kvm_answer kvm_answer(struct spte_kvm_leaf_tracker *t,
 		return ANSWER_OLD;
 	if (mono && spte_kvm_leaf_tracker_to_mono(t, l->age_cleared_us,
 						  &cleared_us) &&
-	    cleared_us < at_us)
+	    cleared_us + CLOCK_SLACK_US < at_us)
 		return ANSWER_OLD;
 	return ANSWER_YOUNG;
 }
@@ -604,8 +611,11 @@ void spte_kvm_answers_format(struct spte_session *s,
 		spte_session_keep(s, &age_seen_key, seen);
 	}
 	for (guint c = 0; c < G_N_ELEMENTS(aging); c++) {
-		/* page -> the last call of this kind in the window */
-		g_autoptr(GHashTable) last = g_hash_table_new_full(
+		/*
+		 * page -> its first call of this kind in the window: "young"
+		 * is KVM saying so to one of them, from then on
+		 */
+		g_autoptr(GHashTable) first = g_hash_table_new_full(
 			g_int64_hash, g_int64_equal, g_free, NULL);
 		GArray *by[ANSWER_NR];
 		GHashTableIter it;
@@ -618,13 +628,14 @@ void spte_kvm_answers_format(struct spte_session *s,
 				continue;
 			for (guint64 g = ev[i].gpa_start & ~4095ULL;
 			     g < ev[i].gpa_end; g += 4096)
-				g_hash_table_replace(last,
-						     g_memdup2(&g, sizeof(g)),
-						     (gpointer)&ev[i]);
+				if (!g_hash_table_contains(first, &g))
+					g_hash_table_insert(first,
+							    g_memdup2(&g, sizeof(g)),
+							    (gpointer)&ev[i]);
 		}
 		for (guint a = 0; a < ANSWER_NR; a++)
 			by[a] = g_array_new(FALSE, FALSE, sizeof(guint64));
-		g_hash_table_iter_init(&it, last);
+		g_hash_table_iter_init(&it, first);
 		while (g_hash_table_iter_next(&it, &key, &value)) {
 			guint64 g = *(guint64 *)key;
 
