@@ -294,6 +294,11 @@ const struct spte_kvm_leaves *spte_session_kvm_leaves(struct spte_session *s,
 	return spte_kvm_leaf_tracker_model(s->kvm_leaves);
 }
 
+const struct spte_kvm_leaves *spte_session_kvm_model(struct spte_session *s)
+{
+	return s->kvm_leaves ? spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
+}
+
 gboolean spte_session_kvm_leaves_for_check(struct spte_session *s,
 					   const struct spte_step *step,
 					   GString *line,
@@ -302,8 +307,7 @@ gboolean spte_session_kvm_leaves_for_check(struct spte_session *s,
 {
 	const char *why;
 
-	*model = s->kvm_leaves ? spte_kvm_leaf_tracker_model(s->kvm_leaves)
-			       : NULL;
+	*model = spte_session_kvm_model(s);
 	if (!*model) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
 			    "KVM's leaves are not tracked%s%s",

@@ -197,6 +197,9 @@ const struct spte_kvm_leaves *spte_session_kvm_leaves(struct spte_session *s,
 							gboolean say,
 							GString *line);
 
+/* KVM's leaf model as of its last sync, or NULL when it is not tracked. */
+const struct spte_kvm_leaves *spte_session_kvm_model(struct spte_session *s);
+
 /*
  * The model as the self-check before this step left it, complete, for a
  * check that needs it (the step's verb checks_kvm_leaves).  FALSE with @error when

@@ -135,6 +135,21 @@ static struct kvm_page *kvm_pages(struct spte_session *s,
 	return g_steal_pointer(&v);
 }
 
+/* PFN comparisons need pagemap's PFNs, which only CAP_SYS_ADMIN sees. */
+static gboolean pfns_visible(const struct kvm_page *v, guint64 pages,
+			     GError **error)
+{
+	for (guint64 i = 0; i < pages; i++) {
+		if ((v[i].prim.flags & SPTE_PRIMARY_PRESENT) && !v[i].prim.pfn) {
+			g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+				    "pagemap hides PFNs (CAP_SYS_ADMIN is "
+				    "needed to compare them)");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 static gboolean page_has(const struct kvm_page *v, enum kvm_prop prop)
 {
 	const struct spte_kvm_leaf *l = v->leaf;
@@ -223,16 +238,11 @@ gboolean spte_expect_kvm(struct spte_session *s, const struct spte_step *step,
 		spte_mirror_table_free(t);
 		return FALSE;
 	}
-	for (guint64 i = 0; i < step->pages; i++) {
-		if ((v[i].prim.flags & SPTE_PRIMARY_PRESENT) && !v[i].prim.pfn &&
-		    (g_strv_contains((const char *const *)step->words, "pfn=primary") ||
-		     g_strv_contains((const char *const *)step->words, "!pfn=primary"))) {
-			spte_mirror_table_free(t);
-			g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
-				    "pagemap hides PFNs (CAP_SYS_ADMIN is "
-				    "needed for pfn=primary)");
-			return FALSE;
-		}
+	if ((g_strv_contains((const char *const *)step->words, "pfn=primary") ||
+	     g_strv_contains((const char *const *)step->words, "!pfn=primary")) &&
+	    !pfns_visible(v, step->pages, error)) {
+		spte_mirror_table_free(t);
+		return FALSE;
 	}
 	for (guint w = 0; step->words[w] && passed; w++) {
 		const char *word = step->words[w];
@@ -368,18 +378,8 @@ gboolean spte_audit_kvm(struct spte_session *s, const struct spte_step *step,
 	for (guint k = 0; k < G_N_ELEMENTS(slots); k++) {
 		v[k] = kvm_pages(s, m, t, slots[k]->gpa,
 				 slots[k]->size >> PAGE_SHIFT, error);
-		for (guint64 i = 0; v[k] && i < slots[k]->size >> PAGE_SHIFT;
-		     i++) {
-			if ((v[k][i].prim.flags & SPTE_PRIMARY_PRESENT) &&
-			    !v[k][i].prim.pfn) {
-				g_set_error(error, SPTE_ERROR,
-					    SPTE_ERROR_UNSUPPORTED, "pagemap "
-					    "hides PFNs (CAP_SYS_ADMIN is "
-					    "needed to compare them)");
-				goto out;
-			}
-		}
-		if (!v[k])
+		if (!v[k] || !pfns_visible(v[k], slots[k]->size >> PAGE_SHIFT,
+					   error))
 			goto out;
 	}
 	leaves = spte_kvm_leaves_range(m, SPTE_KVM_AS_NORMAL, 0, 0);
@@ -595,8 +595,7 @@ void spte_kvm_answers_format(struct spte_session *s,
 	static const guint32 aging[] = { SPTE_CB_CLEAR_FLUSH_YOUNG,
 					 SPTE_CB_CLEAR_YOUNG,
 					 SPTE_CB_TEST_YOUNG };
-	const struct spte_kvm_leaves *m = s->kvm_leaves ?
-		spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
+	const struct spte_kvm_leaves *m = spte_session_kvm_model(s);
 	GHashTable *seen = spte_session_kept(s, &age_seen_key);
 
 	if (!m)

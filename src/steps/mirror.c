@@ -7,7 +7,7 @@
 
 #include "dump_json.h"
 #include "dump_text.h"
-#include "kvm_leaf_tracker.h"
+#include "kvm_leaves.h"
 #include "timeline.h"
 #include "families.h"
 #include "spte_error.h"
@@ -247,8 +247,7 @@ static gboolean step_unmap(struct spte_session *s, const struct spte_step *step,
 static void keep_dump(struct spte_session *s, const char *name,
 		      struct spte_mirror_table *t)
 {
-	const struct spte_kvm_leaves *kvm = s->kvm_leaves ?
-		spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL;
+	const struct spte_kvm_leaves *kvm = spte_session_kvm_model(s);
 	struct spte_named_dump *d = NULL;
 
 	for (guint i = 0; i < s->dumps->len && !d; i++)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* view GPA PAGES: the primary, the mirror and KVM's own MMU side by side. */
-#include "kvm_leaf_tracker.h"
 #include "view3.h"
 #include "families.h"
 
@@ -18,8 +17,7 @@ static gboolean step_view(struct spte_session *s, const struct spte_step *step,
 	}
 	spte_session_trace_kvm(s);
 	g_string_append_c(line, '\n');
-	spte_view3_format(s->vm, t, s->kvm_leaves ?
-			  spte_kvm_leaf_tracker_model(s->kvm_leaves) : NULL,
+	spte_view3_format(s->vm, t, spte_session_kvm_model(s),
 			  s->kvm_leaves_why, s->kvm_trace, step->gpa,
 			  step->pages, line);
 	if (line->len && line->str[line->len - 1] == '\n')
