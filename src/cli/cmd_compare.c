@@ -1078,12 +1078,10 @@ int spte_cmd_compare(int argc, char **argv)
 		  "(repeatable, one per column)", "REPORT.json" },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"NAME|FILE - one scenario on each lab kernel, side by side");
 	int ret = 2;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx,
+	if (!spte_cli_options("compare", &argc, &argv, entries,
+		"NAME|FILE - one scenario on each lab kernel, side by side",
 		"Runs `spte scenario run NAME --json` in the lab VM once per\n"
 		"  kernel (`spte lab --kernel K`, one after the other), then\n"
 		"  prints each run's notifier callbacks and KVM's tracepoints\n"
@@ -1095,8 +1093,7 @@ int spte_cmd_compare(int argc, char **argv)
 		"\nExit status: 0 every run passed (or the scenario does not apply\n"
 		"  to its kernel), 1 a run failed (the scenario, or the lab: its\n"
 		"  status is named), 2 bad usage (an unknown kernel or scenario),\n"
-		"  3 the scenario applies to none of the kernels.\n");
-	if (!spte_cli_parse(ctx, "compare", &argc, &argv))
+		"  3 the scenario applies to none of the kernels.\n"))
 		goto out;
 	if (o.reports ? argc != 1 : argc != 2) {
 		fprintf(stderr, "spte compare: expected %s (try 'spte compare "

@@ -132,17 +132,14 @@ int spte_cmd_demo(int argc, char **argv)
 		  "Where reports and pictures go (default: spte-demo)", "DIR" },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"[SCENARIO...] - KSM merge, THP collapse and khugepaged's "
-		"test_young, in the lab VM");
 	g_auto(GStrv) names = NULL;
 	int ret = 2;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx,
+	if (!spte_cli_options("demo", &argc, &argv, entries,
+		"[SCENARIO...] - KSM merge, THP collapse and khugepaged's "
+		"test_young, in the lab VM",
 		"Without SCENARIO, the demo then runs `spte compare ksm-merge`\n"
-		"  from the host: the merge on every lab kernel, side by side.\n");
-	if (!spte_cli_parse(ctx, "demo", &argc, &argv))
+		"  from the host: the merge on every lab kernel, side by side.\n"))
 		goto out;
 	if (!o.out)
 		o.out = g_strdup("spte-demo");

@@ -402,14 +402,12 @@ int spte_cmd_diff(int argc, char **argv)
 		  "--kvm, each with KVM's leaves beside it)", "FILE" },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx =
-		g_option_context_new("A.json [B.json] - compare two mirror dumps, "
-				     "or KVM's leaves at them");
 	g_autoptr(GError) error = NULL;
 	int ret = 0;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx,
+	if (!spte_cli_options("diff", &argc, &argv, entries,
+		"A.json [B.json] - compare two mirror dumps, or KVM's leaves "
+		"at them",
 		"Each file is a dump saved by the 'dump FILE.json' step of\n"
 		"  spte run --mirror, or a scenario report (an object with\n"
 		"  \"dumps\": {name: dump}).  With one report, its \"before\" and\n"
@@ -425,8 +423,7 @@ int spte_cmd_diff(int argc, char **argv)
 		"  a report without KVM's leaves at a dump says why.  Within one\n"
 		"  report it also counts the leaves KVM aged in between.\n"
 		"\nExit status: 0 compared, 1 unreadable input or no KVM leaves\n"
-		"  to compare, 2 bad usage.\n");
-	if (!spte_cli_parse(ctx, "diff", &argc, &argv)) {
+		"  to compare, 2 bad usage.\n")) {
 		ret = 2;
 		goto out;
 	}

@@ -46,15 +46,12 @@ int spte_cmd_dump(int argc, char **argv)
 		  "Print JSON instead of the EPT-walk text", NULL },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx =
-		g_option_context_new("FILE.json - show a saved mirror dump");
 	g_autoptr(GError) error = NULL;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx,
+	if (!spte_cli_options("dump", &argc, &argv, entries,
+		"FILE.json - show a saved mirror dump",
 		"Dumps are saved by the 'dump FILE.json' step of\n"
-		"  spte run --mirror --exec '...; dump before.json; ...'\n");
-	if (!spte_cli_parse(ctx, "dump", &argc, &argv))
+		"  spte run --mirror --exec '...; dump before.json; ...'\n"))
 		return 2;
 	if (argc != 2) {
 		fprintf(stderr, "spte dump: expected one FILE.json (try 'spte "

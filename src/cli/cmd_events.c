@@ -210,14 +210,12 @@ int spte_cmd_events(int argc, char **argv)
 		  "Only this callback (repeatable), e.g. change_pte", "NAME" },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx =
-		g_option_context_new("REPORT.json - the notifier callbacks of "
-				     "a scenario, as a timeline");
 	g_autoptr(GError) error = NULL;
 	struct spte_timeline_filter f = { 0 };
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx,
+	if (!spte_cli_options("events", &argc, &argv, entries,
+		"REPORT.json - the notifier callbacks of a scenario, as a "
+		"timeline",
 		"One line per record: ms since the first record, seq, callback\n"
 		"  and event, GPA range, what it did.  Callbacks inside an\n"
 		"  invalidate_range_start/_end pair are indented under it;\n"
@@ -225,8 +223,7 @@ int spte_cmd_events(int argc, char **argv)
 		"  folds: \u00d7N and the range and step, then the block once.\n"
 		"  Filters keep nesting: a filtered record stays indented.\n"
 		"  KVM's tracepoints follow when the report has them.\n"
-		"\nExit status: 0 shown, 1 unreadable input, 2 bad usage.\n");
-	if (!spte_cli_parse(ctx, "events", &argc, &argv))
+		"\nExit status: 0 shown, 1 unreadable input, 2 bad usage.\n"))
 		return 2;
 	if (argc != 2) {
 		fprintf(stderr, "spte events: expected one REPORT.json (try "

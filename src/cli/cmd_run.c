@@ -178,15 +178,12 @@ int spte_cmd_run(int argc, char **argv)
 		  NULL },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx =
-		g_option_context_new("- run a guest and drive its agent");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *help = spte_script_help();
 	gboolean ok = TRUE;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx, help);
-	if (!spte_cli_parse(ctx, "run", &argc, &argv))
+	if (!spte_cli_options("run", &argc, &argv, entries,
+		"- run a guest and drive its agent", help))
 		return 2;
 	if (argc > 1) {
 		fprintf(stderr, "spte run: unexpected argument '%s'\n", argv[1]);

@@ -134,19 +134,16 @@ int spte_cmd_scenario(int argc, char **argv)
 		  "run: print how long each step took", NULL },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"list | show NAME | run NAME|FILE - memory-management scenarios");
 	int ret = 2;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_description(ctx,
+	if (!spte_cli_options("scenario", &argc, &argv, entries,
+		"list | show NAME | run NAME|FILE - memory-management scenarios",
 		"A scenario boots the guest, runs its steps (guest writes, "
 		"KSM, khugepaged,\nmprotect, migration, userfaultfd, fork, "
 		"reclaim...) and checks what the\nmirror, the primary page "
 		"tables and the notifier sequence show.\n"
 		"Scenario files: docs/scenario-format.md; the built-in ones: "
-		"docs/scenarios/.\n");
-	if (!spte_cli_parse(ctx, "scenario", &argc, &argv))
+		"docs/scenarios/.\n"))
 		goto out;
 	if (argc == 2 && g_str_equal(argv[1], "list"))
 		ret = list();
