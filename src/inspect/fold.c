@@ -39,6 +39,27 @@ static gboolean blocks_equal(const struct spte_fold_ops *ops,
 	return TRUE;
 }
 
+gboolean spte_fold_same_place(const struct spte_fold_place *x,
+			      const struct spte_fold_place *y, gint64 *delta)
+{
+	gint64 hd = (gint64)(y->hva_start - x->hva_start);
+
+	if (x->hva_end - x->hva_start != y->hva_end - y->hva_start ||
+	    x->has_gpa != y->has_gpa)
+		return FALSE;
+	if (x->has_gpa &&
+	    (x->gpa_end - x->gpa_start != y->gpa_end - y->gpa_start ||
+	     (gint64)(y->gpa_start - x->gpa_start) != hd))
+		return FALSE;
+	*delta = hd;
+	return TRUE;
+}
+
+gint64 spte_fold_place_addr(const struct spte_fold_place *p)
+{
+	return (gint64)(p->has_gpa ? p->gpa_start : p->hva_start);
+}
+
 static guint lines_of(guint p)
 {
 	return p == 1 ? 1 : p + 1;

@@ -44,6 +44,28 @@ struct spte_fold_ops {
 	gint64 (*addr)(gconstpointer data, guint i);
 };
 
+/*
+ * Where a record of the notifier timeline or of KVM's tracepoints acted:
+ * an HVA range and, inside guest memory, the GPA range that stands for
+ * it.  Both logs fold on it alike: the GPA is the address, the HVA moving
+ * with it; outside guest memory the HVA alone.
+ */
+struct spte_fold_place {
+	guint64 hva_start, hva_end;
+	gboolean has_gpa;
+	guint64 gpa_start, gpa_end;
+};
+
+/*
+ * The place half of a same(): ranges of the same size, both inside guest
+ * memory or both outside, and inside it the GPA moved as far as the HVA.
+ * If so, *@delta is the HVA's move.
+ */
+gboolean spte_fold_same_place(const struct spte_fold_place *x,
+			      const struct spte_fold_place *y, gint64 *delta);
+/* The address of @p for addr(): its GPA, or its HVA outside guest memory. */
+gint64 spte_fold_place_addr(const struct spte_fold_place *p);
+
 /* Records first .. first + period * count - 1. */
 struct spte_fold {
 	guint first;

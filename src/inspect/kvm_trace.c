@@ -421,29 +421,32 @@ gboolean spte_kvm_trace_from_json(JsonNode *array, GPtrArray **out,
  * same size, inside guest memory or not alike; the place is the GPA, the
  * HVA moving with it (the HVA alone outside guest memory).
  */
+static struct spte_fold_place rec_where(const struct spte_kvm_trace_rec *r)
+{
+	return (struct spte_fold_place){
+		.hva_start = r->hva_start, .hva_end = r->hva_end,
+		.has_gpa = has_gpa(r),
+		.gpa_start = r->gpa_start, .gpa_end = r->gpa_end,
+	};
+}
+
 static gboolean rec_same(gconstpointer data, guint a, guint b, gint64 *delta)
 {
 	GPtrArray *recs = (GPtrArray *)data;
 	const struct spte_kvm_trace_rec *x = recs->pdata[a], *y = recs->pdata[b];
-	gint64 hd = (gint64)(y->hva_start - x->hva_start);
+	struct spte_fold_place px = rec_where(x), py = rec_where(y);
 
 	if (strcmp(x->event, y->event) || strcmp(x->comm, y->comm) ||
-	    x->pid != y->pid || has_gpa(x) != has_gpa(y) ||
-	    x->hva_end - x->hva_start != y->hva_end - y->hva_start)
+	    x->pid != y->pid)
 		return FALSE;
-	if (has_gpa(x) &&
-	    (x->gpa_end - x->gpa_start != y->gpa_end - y->gpa_start ||
-	     (gint64)(y->gpa_start - x->gpa_start) != hd))
-		return FALSE;
-	*delta = hd;
-	return TRUE;
+	return spte_fold_same_place(&px, &py, delta);
 }
 
 static gint64 rec_place(gconstpointer data, guint i)
 {
-	const struct spte_kvm_trace_rec *r = ((GPtrArray *)data)->pdata[i];
+	struct spte_fold_place p = rec_where(((GPtrArray *)data)->pdata[i]);
 
-	return (gint64)(has_gpa(r) ? r->gpa_start : r->hva_start);
+	return spte_fold_place_addr(&p);
 }
 
 static const struct spte_fold_ops rec_fold_ops = {

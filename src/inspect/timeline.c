@@ -346,6 +346,15 @@ static gboolean has_gpa(const struct spte_mirror_event *e)
 	       e->gpa_end != SPTE_MIRROR_NONE && e->gpa_end > e->gpa_start;
 }
 
+static struct spte_fold_place event_where(const struct spte_mirror_event *e)
+{
+	return (struct spte_fold_place){
+		.hva_start = e->hva_start, .hva_end = e->hva_end,
+		.has_gpa = has_gpa(e),
+		.gpa_start = e->gpa_start, .gpa_end = e->gpa_end,
+	};
+}
+
 static gboolean is_young_cb(guint32 cb)
 {
 	return cb == SPTE_CB_CLEAR_FLUSH_YOUNG || cb == SPTE_CB_CLEAR_YOUNG ||
@@ -434,7 +443,7 @@ static gboolean tl_same(gconstpointer data, guint a, guint b, gint64 *delta)
 	const struct tl *t = data;
 	guint ia = t->shown[a], ib = t->shown[b];
 	const struct spte_mirror_event *x = &t->ev[ia], *y = &t->ev[ib];
-	gint64 hd = (gint64)(y->hva_start - x->hva_start);
+	struct spte_fold_place px = event_where(x), py = event_where(y);
 
 	if (x->callback == SPTE_CB_DROPPED || !is_named_cb(x->callback))
 		return FALSE;
@@ -451,15 +460,7 @@ static gboolean tl_same(gconstpointer data, guint a, guint b, gint64 *delta)
 	    (t->match[ia] >= 0 &&
 	     t->match[ia] - (int)ia != t->match[ib] - (int)ib))
 		return FALSE;
-	if (x->hva_end - x->hva_start != y->hva_end - y->hva_start ||
-	    has_gpa(x) != has_gpa(y))
-		return FALSE;
-	if (has_gpa(x) &&
-	    (x->gpa_end - x->gpa_start != y->gpa_end - y->gpa_start ||
-	     (gint64)(y->gpa_start - x->gpa_start) != hd))
-		return FALSE;
-	*delta = hd;
-	return TRUE;
+	return spte_fold_same_place(&px, &py, delta);
 }
 
 /* Nothing lost between shown record k - 1 and shown record k. */
@@ -473,9 +474,9 @@ static gboolean tl_joins(gconstpointer data, guint k)
 static gint64 tl_place(gconstpointer data, guint k)
 {
 	const struct tl *t = data;
-	const struct spte_mirror_event *e = &t->ev[t->shown[k]];
+	struct spte_fold_place p = event_where(&t->ev[t->shown[k]]);
 
-	return (gint64)(has_gpa(e) ? e->gpa_start : e->hva_start);
+	return spte_fold_place_addr(&p);
 }
 
 static const struct spte_fold_ops tl_fold_ops = {
