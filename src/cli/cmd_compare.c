@@ -831,11 +831,8 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 		spte_json_add_string(b, "kernel", col->label);
 		spte_json_add_string(b, "release", col->release);
 		spte_json_add_bool(b, "passed", col->passed && !col->problem);
-		json_builder_set_member_name(b, "lab_status");
-		if (col->lab_status >= 0)
-			json_builder_add_int_value(b, col->lab_status);
-		else
-			json_builder_add_null_value(b);
+		spte_json_add_int_or_null(b, "lab_status", col->lab_status >= 0,
+					  col->lab_status);
 		spte_json_add_string(b, "problem", col->problem);
 		spte_json_add_string(b, "not_on_this_kernel", col->not_here);
 		spte_json_add_string(b, "report", col->report);
@@ -844,11 +841,8 @@ static JsonNode *compare_json(struct compare *cmp, gboolean passed)
 		spte_json_add_int(b, "failed_checks", col->failed);
 		spte_json_add_int(b, "records",
 				  col->events ? col->events->len : 0);
-		json_builder_set_member_name(b, "kvm_records");
-		if (col->kvm)
-			json_builder_add_int_value(b, col->kvm->len);
-		else
-			json_builder_add_null_value(b);
+		spte_json_add_int_or_null(b, "kvm_records", col->kvm != NULL,
+					  col->kvm ? col->kvm->len : 0);
 		json_builder_set_member_name(b, "callbacks");
 		json_builder_begin_object(b);
 		for (guint cb = 0; cb < SPTE_CB_NR; cb++) {

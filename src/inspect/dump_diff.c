@@ -568,17 +568,17 @@ JsonNode *spte_dump_diff_to_json(const struct spte_dump_diff *d)
 	json_builder_begin_object(b);
 	spte_json_add_int(b, "pages_before", d->pages_before);
 	spte_json_add_int(b, "pages_after", d->pages_after);
-	json_builder_set_member_name(b, "counts");
-	json_builder_begin_object(b);
-	spte_json_add_int(b, "added", d->added);
-	spte_json_add_int(b, "removed", d->removed);
-	spte_json_add_int(b, "changed", d->changed);
-	spte_json_add_int(b, "pfn_changed", d->pfn_changed);
-	spte_json_add_int(b, "perm_changed", d->perm_changed);
-	spte_json_add_int(b, "level_changed", d->level_changed);
-	spte_json_add_int(b, "ad_changed", d->ad_changed);
-	spte_json_add_int(b, "unchanged", d->unchanged);
-	json_builder_end_object(b);
+	spte_json_add_counts(b, "counts", (const struct spte_json_count[]){
+		{ "added", d->added },
+		{ "removed", d->removed },
+		{ "changed", d->changed },
+		{ "pfn_changed", d->pfn_changed },
+		{ "perm_changed", d->perm_changed },
+		{ "level_changed", d->level_changed },
+		{ "ad_changed", d->ad_changed },
+		{ "unchanged", d->unchanged },
+		{ NULL },
+	});
 	json_builder_set_member_name(b, "runs");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->runs->len; i++) {

@@ -145,3 +145,23 @@ void spte_json_add_bool(JsonBuilder *b, const char *member, gboolean v)
 	json_builder_set_member_name(b, member);
 	json_builder_add_boolean_value(b, v);
 }
+
+void spte_json_add_int_or_null(JsonBuilder *b, const char *member,
+			       gboolean known, gint64 v)
+{
+	json_builder_set_member_name(b, member);
+	if (known)
+		json_builder_add_int_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+void spte_json_add_counts(JsonBuilder *b, const char *member,
+			  const struct spte_json_count *counts)
+{
+	json_builder_set_member_name(b, member);
+	json_builder_begin_object(b);
+	for (; counts->name; counts++)
+		spte_json_add_int(b, counts->name, counts->n);
+	json_builder_end_object(b);
+}

@@ -54,5 +54,21 @@ void spte_json_add_u64_or_null(JsonBuilder *b, const char *member,
 /* "@member": @v, or null for NULL. */
 void spte_json_add_string(JsonBuilder *b, const char *member, const char *v);
 void spte_json_add_bool(JsonBuilder *b, const char *member, gboolean v);
+/* "@member": @v if @known, else null (a count that was not taken). */
+void spte_json_add_int_or_null(JsonBuilder *b, const char *member,
+			       gboolean known, gint64 v);
+
+/* One count of an object of counts. */
+struct spte_json_count {
+	const char *name;
+	gint64 n;
+};
+
+/*
+ * "@member": {"name": n, ...}, @counts in their order up to a NULL name:
+ * a report's or a diff's tallies, each written the one way.
+ */
+void spte_json_add_counts(JsonBuilder *b, const char *member,
+			  const struct spte_json_count *counts);
 
 #endif

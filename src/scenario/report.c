@@ -30,14 +30,15 @@ static void add_kvm_leaves(JsonBuilder *b, const struct spte_session *s)
 		spte_json_add_string(b, "kvm_leaves", why);
 		return;
 	}
-	json_builder_set_member_name(b, "kvm_self_checks");
-	json_builder_begin_object(b);
-	spte_json_add_int(b, "checks", k->checks);
-	spte_json_add_int(b, "matched", k->matched);
-	spte_json_add_int(b, "mismatched", k->mismatched);
-	spte_json_add_int(b, "incomplete", k->incomplete);
-	spte_json_add_int(b, "unverified", k->unverified);
-	json_builder_end_object(b);
+	spte_json_add_counts(b, "kvm_self_checks",
+			     (const struct spte_json_count[]){
+		{ "checks", k->checks },
+		{ "matched", k->matched },
+		{ "mismatched", k->mismatched },
+		{ "incomplete", k->incomplete },
+		{ "unverified", k->unverified },
+		{ NULL },
+	});
 	json_builder_set_member_name(b, "kvm_dumps");
 	json_builder_begin_object(b);
 	for (guint i = 0; i < s->dumps->len; i++) {
