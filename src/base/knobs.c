@@ -8,13 +8,21 @@
 #include "parse.h"
 #include "spte_error.h"
 
-gboolean spte_knob_read_u64(const char *path, guint64 *value, GError **error)
+char *spte_knob_read(const char *path, GError **error)
 {
-	g_autofree char *text = NULL;
+	char *text = NULL;
 
 	if (!g_file_get_contents(path, &text, NULL, error))
+		return NULL;
+	return g_strstrip(text);
+}
+
+gboolean spte_knob_read_u64(const char *path, guint64 *value, GError **error)
+{
+	g_autofree char *text = spte_knob_read(path, error);
+
+	if (!text)
 		return FALSE;
-	g_strstrip(text);
 	if (!spte_parse_u64(text, path, value, error))
 		return FALSE;
 	return TRUE;
@@ -71,9 +79,9 @@ gboolean spte_knobs_set(spte_knobs *k, const char *path, const char *value,
 {
 	struct saved_knob old = { 0 };
 
-	if (!g_file_get_contents(path, &old.value, NULL, error))
+	old.value = spte_knob_read(path, error);
+	if (!old.value)
 		return FALSE;
-	g_strstrip(old.value);
 	if (!spte_knob_write(path, value, error)) {
 		g_free(old.value);
 		return FALSE;

@@ -9,6 +9,11 @@
  * host steps turn them for the length of a step and put them back, so a
  * scenario leaves the machine as it found it.
  */
+/*
+ * The value of @path without the newline around it, newly allocated;
+ * NULL, with @error set (if not NULL), if it cannot be read.
+ */
+char *spte_knob_read(const char *path, GError **error);
 gboolean spte_knob_read_u64(const char *path, guint64 *value, GError **error);
 gboolean spte_knob_write(const char *path, const char *value, GError **error);
 

@@ -55,21 +55,12 @@ struct spte_kvm_leaf_tracker {
 	gboolean has_offset;
 };
 
-static char *read_line(const char *path)
-{
-	char *s = NULL;
-
-	if (!g_file_get_contents(path, &s, NULL, NULL))
-		return NULL;
-	return g_strstrip(s);
-}
-
 static gboolean param_is(const char *sys_module, const char *param,
 			 char **value)
 {
 	g_autofree char *path = g_build_filename(sys_module, param, NULL);
 
-	*value = read_line(path);
+	*value = spte_knob_read(path, NULL);
 	return *value && (!strcmp(*value, "Y") || !strcmp(*value, "1"));
 }
 

@@ -7,6 +7,7 @@
 
 #include "fold.h"
 #include "json_member.h"
+#include "knobs.h"
 #include "kvm_trace.h"
 #include "spte_error.h"
 
@@ -66,15 +67,6 @@ static gboolean write_str(const char *path, const char *val, GError **error)
 	}
 	close(fd);
 	return TRUE;
-}
-
-static char *read_str(const char *path)
-{
-	char *s = NULL;
-
-	if (!g_file_get_contents(path, &s, NULL, NULL))
-		return NULL;
-	return g_strstrip(s);
 }
 
 void spte_kvm_trace_stop(struct spte_kvm_trace *t)
@@ -159,7 +151,7 @@ gboolean spte_kvm_trace_start(struct spte_kvm_trace **out, GError **error)
 		g_autofree char *on = g_build_filename(t->dir, "tracing_on",
 						       NULL);
 
-		t->old_tracing_on = read_str(on);
+		t->old_tracing_on = spte_knob_read(on, NULL);
 		if (!write_str(on, "1", error))
 			return FALSE;
 	}
@@ -169,7 +161,7 @@ gboolean spte_kvm_trace_start(struct spte_kvm_trace **out, GError **error)
 		if (!g_file_test(path, G_FILE_TEST_EXISTS))
 			continue;
 		if (!t->instance)
-			t->old_enable[i] = read_str(path);
+			t->old_enable[i] = spte_knob_read(path, NULL);
 		t->have[i] = TRUE;
 		if (!write_str(path, "1", error))
 			return FALSE;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
+#include "knobs.h"
 #include "lab_private.h"
 
 /*
@@ -74,8 +75,7 @@ void lab_host_probe(const char *root, struct lab_host_facts *f)
 		p->module = kvm_modules[i];
 		p->path = g_build_filename(root, "sys", "module", p->module,
 					   "parameters", "nested", NULL);
-		if (g_file_get_contents(p->path, &p->value, NULL, NULL))
-			g_strstrip(p->value);
+		p->value = spte_knob_read(p->path, NULL);
 	}
 	f->dev_kvm = g_build_filename(root, "dev", "kvm", NULL);
 	/* What QEMU's -accel kvm does first; a failure here is its failure. */

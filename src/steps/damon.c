@@ -104,15 +104,6 @@ static gboolean damon_writef(const char *path, GError **error,
 	return damon_write(path, value, error);
 }
 
-static char *damon_read(const char *path, GError **error)
-{
-	char *text = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, error))
-		return NULL;
-	return g_strstrip(text);
-}
-
 /* Turn our kdamond off and remove its directories: kdamonds back to 0. */
 static void damon_teardown(void)
 {
@@ -194,7 +185,7 @@ static gboolean setup(const struct spte_damon *d, GError **error)
 	if (!damon_write(KDAMONDS "nr_kdamonds", "1", error) ||
 	    !damon_write(KDAMOND "contexts/nr_contexts", "1", error))
 		return FALSE;
-	ops = damon_read(CONTEXT "avail_operations", error);
+	ops = spte_knob_read(CONTEXT "avail_operations", error);
 	if (!ops)
 		return FALSE;
 	if (!strstr(ops, "vaddr")) {
@@ -255,7 +246,7 @@ static gboolean step_damon_start(struct spte_session *s,
 		return FALSE;
 	}
 	/* writing nr_kdamonds rebuilds every kdamond directory */
-	nr = damon_read(KDAMONDS "nr_kdamonds", error);
+	nr = spte_knob_read(KDAMONDS "nr_kdamonds", error);
 	if (!nr)
 		return FALSE;
 	if (!g_str_equal(nr, "0")) {
@@ -277,7 +268,7 @@ static gboolean step_damon_start(struct spte_session *s,
 		return FALSE;
 	}
 	spte_session_keep(s, &damon_key, d);
-	pid = damon_read(KDAMOND "pid", error);
+	pid = spte_knob_read(KDAMOND "pid", error);
 	if (!pid)
 		return FALSE;
 	d->kdamond_pid = atoi(pid);
