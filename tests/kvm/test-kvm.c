@@ -25,31 +25,54 @@ static gboolean have_kvm(void)
 	return TRUE;
 }
 
-static void test_boot(void)
+/*
+ * A run of the agent: the options after "spte run", its exit status and
+ * what its output says, each somewhere in stdout.
+ */
+struct agent_case {
+	const char *name;
+	const char *args[4];
+	int status;
+	const char *out[4];
+};
+
+static const struct agent_case agent_cases[] = {
+	{ "boot", { "--stats" }, 0,
+	  { "guest: spte-agent: ready, 64 MiB of guest RAM", "startup: ",
+	    "to the first guest instruction" } },
+	{ "fill-verify",
+	  { "--exec", "fill 0x200000 256 0xa5; verify 0x200000 256 0xa5" }, 0,
+	  { "256 pages filled with 0xa5a5a5a5a5a5a5a5",
+	    "ok: 256 pages, all 131072 words match" } },
+	/* A write touch dirties each page but must not change its data. */
+	{ "touch",
+	  { "--exec", "fill 0 64 0x3c; touch 0 64 read; touch 0 64 write; "
+		      "verify 0 64 0x3c" }, 0,
+	  { "touch 0 64 read", "ok: 64 pages touched",
+	    "all 32768 words match" } },
+	{ "verify-mismatch",
+	  { "--exec", "fill 0x200000 4 0xa5; verify 0x200000 4 0x5a" }, 1,
+	  { "FAILED: 2048 of 2048 words differ, first at gpa 0x200000: "
+	    "0xa5a5a5a5a5a5a5a5, expected 0x5a5a5a5a5a5a5a5a" } },
+	/* The run goes on after a refused step: the verify matches. */
+	{ "bad-range",
+	  { "--mem", "4M", "--exec", "fill 0x3ff000 2 1; verify 0 1 0" }, 1,
+	  { "fill 0x3ff000 2 1", "FAILED: range outside guest RAM",
+	    "all 512 words match" } },
+};
+
+static void test_agent(gconstpointer data)
 {
+	const struct agent_case *c = data;
 	struct spte_test_run r;
 
 	if (!have_kvm())
 		return;
-	spte_test_run(&r, "run", "--stats", NULL);
-	g_assert_cmpint(r.status, ==, 0);
-	spte_assert_contains(r.out, "guest: spte-agent: ready, 64 MiB of guest RAM");
-	spte_assert_contains(r.out, "startup: ");
-	spte_assert_contains(r.out, "to the first guest instruction");
-	spte_test_run_clear(&r);
-}
-
-static void test_fill_verify(void)
-{
-	struct spte_test_run r;
-
-	if (!have_kvm())
-		return;
-	spte_test_run(&r, "run", "--exec",
-		      "fill 0x200000 256 0xa5; verify 0x200000 256 0xa5", NULL);
-	g_assert_cmpint(r.status, ==, 0);
-	spte_assert_contains(r.out, "256 pages filled with 0xa5a5a5a5a5a5a5a5");
-	spte_assert_contains(r.out, "ok: 256 pages, all 131072 words match");
+	spte_test_run(&r, "run", c->args[0], c->args[1], c->args[2],
+		      c->args[3], NULL);
+	g_assert_cmpint(r.status, ==, c->status);
+	for (guint i = 0; i < G_N_ELEMENTS(c->out) && c->out[i]; i++)
+		spte_assert_contains(r.out, c->out[i]);
 	spte_test_run_clear(&r);
 }
 
@@ -70,54 +93,6 @@ static void test_checksum(void)
 		      "fill 0x1000 1 0x1122334455667788; checksum 0x1000 1", NULL);
 	g_assert_cmpint(r.status, ==, 0);
 	spte_assert_contains(r.out, expect);
-	spte_test_run_clear(&r);
-}
-
-static void test_touch(void)
-{
-	struct spte_test_run r;
-
-	if (!have_kvm())
-		return;
-	/* A write touch dirties each page but must not change its data. */
-	spte_test_run(&r, "run", "--exec",
-		      "fill 0 64 0x3c; touch 0 64 read; touch 0 64 write; "
-		      "verify 0 64 0x3c", NULL);
-	g_assert_cmpint(r.status, ==, 0);
-	spte_assert_contains(r.out, "touch 0 64 read");
-	spte_assert_contains(r.out, "ok: 64 pages touched");
-	spte_assert_contains(r.out, "all 32768 words match");
-	spte_test_run_clear(&r);
-}
-
-static void test_mismatch(void)
-{
-	struct spte_test_run r;
-
-	if (!have_kvm())
-		return;
-	spte_test_run(&r, "run", "--exec",
-		      "fill 0x200000 4 0xa5; verify 0x200000 4 0x5a", NULL);
-	g_assert_cmpint(r.status, ==, 1);
-	spte_assert_contains(r.out, "FAILED: 2048 of 2048 words differ, first at "
-			     "gpa 0x200000: 0xa5a5a5a5a5a5a5a5, expected "
-			     "0x5a5a5a5a5a5a5a5a");
-	spte_test_run_clear(&r);
-}
-
-static void test_bad_range(void)
-{
-	struct spte_test_run r;
-
-	if (!have_kvm())
-		return;
-	spte_test_run(&r, "run", "--mem", "4M", "--exec",
-		      "fill 0x3ff000 2 1; verify 0 1 0", NULL);
-	g_assert_cmpint(r.status, ==, 1);
-	spte_assert_contains(r.out, "fill 0x3ff000 2 1");
-	spte_assert_contains(r.out, "FAILED: range outside guest RAM");
-	/* The run goes on after a refused step. */
-	spte_assert_contains(r.out, "all 512 words match");
 	spte_test_run_clear(&r);
 }
 
@@ -265,12 +240,8 @@ static void test_bad_images(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/kvm/agent/boot", test_boot);
-	g_test_add_func("/kvm/agent/fill-verify", test_fill_verify);
+	spte_test_add_cases("/kvm/agent", agent_cases, name, test_agent);
 	g_test_add_func("/kvm/agent/checksum", test_checksum);
-	g_test_add_func("/kvm/agent/touch", test_touch);
-	g_test_add_func("/kvm/agent/verify-mismatch", test_mismatch);
-	g_test_add_func("/kvm/agent/bad-range", test_bad_range);
 	spte_test_add_cases("/kvm/backing", backings, name, test_backing);
 	g_test_add_func("/kvm/crash/triple-fault", test_triple_fault);
 	g_test_add_func("/kvm/image/malformed", test_bad_images);
