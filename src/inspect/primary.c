@@ -95,24 +95,27 @@ static gboolean pread_full(int fd, void *buf, gsize len, guint64 off,
 	return TRUE;
 }
 
+/* The /proc/kpageflags bits a page's flags are derived from. */
+static const struct {
+	guint kpf;
+	guint32 flag;
+} kpf_flags[] = {
+	{ KPF_THP, SPTE_PRIMARY_THP },
+	{ KPF_KSM, SPTE_PRIMARY_KSM },
+	{ KPF_ZERO_PAGE, SPTE_PRIMARY_ZERO },
+	{ KPF_ANON, SPTE_PRIMARY_ANON },
+	{ KPF_HUGE, SPTE_PRIMARY_HUGE },
+	{ KPF_REFERENCED, SPTE_PRIMARY_REFERENCED },
+	{ KPF_IDLE, SPTE_PRIMARY_IDLE },
+};
+
 static guint32 kpf_to_flags(guint64 kpf)
 {
 	guint32 f = SPTE_PRIMARY_KPF_VALID;
 
-	if (kpf & (1ULL << KPF_THP))
-		f |= SPTE_PRIMARY_THP;
-	if (kpf & (1ULL << KPF_KSM))
-		f |= SPTE_PRIMARY_KSM;
-	if (kpf & (1ULL << KPF_ZERO_PAGE))
-		f |= SPTE_PRIMARY_ZERO;
-	if (kpf & (1ULL << KPF_ANON))
-		f |= SPTE_PRIMARY_ANON;
-	if (kpf & (1ULL << KPF_HUGE))
-		f |= SPTE_PRIMARY_HUGE;
-	if (kpf & (1ULL << KPF_REFERENCED))
-		f |= SPTE_PRIMARY_REFERENCED;
-	if (kpf & (1ULL << KPF_IDLE))
-		f |= SPTE_PRIMARY_IDLE;
+	for (guint i = 0; i < G_N_ELEMENTS(kpf_flags); i++)
+		if (kpf & (1ULL << kpf_flags[i].kpf))
+			f |= kpf_flags[i].flag;
 	return f;
 }
 
