@@ -20,7 +20,7 @@
 #include "lab_private.h"
 
 const char lab_klog_params[] =
-	"loglevel=8 panic=-1 oops=panic panic_on_warn=1 "
+	"loglevel=8 panic=-1 oops=panic panic_on_warn=1 panic_print=0x40 "
 	"softlockup_panic=1 softlockup_all_cpu_backtrace=1 "
 	"hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=60 "
 	"sysctl.kernel.panic_on_rcu_stall=1";

@@ -178,16 +178,19 @@ swap)
 kernel-log)
 	# The kernel log on its own serial port, the panic-on-hang settings,
 	# --cmdline, and a splat failing a command that passed.
-	echo "1..10"
+	echo "1..12"
 	run --share "$share" --cmdline 'spte.lab_test=42' -- sh -c '
 		cat /proc/cmdline
 		for k in softlockup_panic softlockup_all_cpu_backtrace hung_task_panic panic_on_warn panic_on_rcu_stall; do
 			echo "$k=$(cat /proc/sys/kernel/$k)"
-		done'
+		done
+		echo "panic_print=$(cat /proc/sys/kernel/panic_print)"'
 	check "lab exits 0" [ "$rc" = 0 ]
 	check "--cmdline reaches the kernel" grep -q ' spte.lab_test=42' "$out"
 	check "every detected hang or WARN panics the lab kernel" \
 		[ "$(grep -c '=1$' "$out")" = 5 ]
+	check "a panic prints every CPU's backtrace first (panic_print 0x40)" \
+		grep -qx 'panic_print=64' "$out"
 	check "no kernel messages among the command's output" \
 		sh -c "! grep -q '^\[ *[0-9]*\.[0-9]*\]' '$out'"
 	check "a clean run keeps no kernel log" sh -c "! grep -q 'kernel log kept' '$err'"
@@ -206,6 +209,8 @@ kernel-log)
 	check "a kernel panic ends the lab with 123 (got $rc)" [ "$rc" = 123 ]
 	check "within seconds, not at --timeout ($((t1 - t0)) s)" [ $((t1 - t0)) -lt 60 ]
 	klog=$(sed -n 's/^spte lab: kernel log kept: //p' "$err")
+	check "the kept log has both vCPUs' backtraces from the panic" \
+		[ "$(grep -o 'NMI backtrace for cpu [0-9]*' "$klog" | sort -u | wc -l)" = 2 ]
 	[ -n "$klog" ] && rm -rf "$(dirname "$klog")"
 	;;
 tracepoint-toggle)
