@@ -110,6 +110,28 @@ static void record_abort(struct spte_session *s, const struct spte_step *step,
 	printf("%-30s %s\n", step->text, line->str);
 }
 
+/*
+ * kcompactd's proactive compaction (vm.compaction_proactiveness, default
+ * 20) migrates movable pages at its own time, every 500 ms while a node's
+ * fragmentation score is over its threshold: on a host that has run for
+ * a while it moves guest RAM in the middle of a step, and its CLEAR
+ * invalidations look like those the steps cause (try_to_migrate_one()
+ * and KSM's write_protect_page() both use MMU_NOTIFY_CLEAR).  Off for
+ * the run, so only the steps (compact among them) move pages; compaction
+ * that kswapd wakes for a failed high-order allocation still can.
+ */
+static void quiet_compaction(spte_knobs *knobs)
+{
+	static const char knob[] = "/proc/sys/vm/compaction_proactiveness";
+	g_autoptr(GError) err = NULL;
+
+	if (g_file_test(knob, G_FILE_TEST_EXISTS) &&
+	    !spte_knobs_set(knobs, knob, "0", &err))
+		fprintf(stderr, "spte scenario: proactive compaction stays on, "
+			"and may move guest RAM during steps: %s\n",
+			err->message);
+}
+
 JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 			    const struct spte_scenario_opts *o, GError **error)
 {
@@ -138,6 +160,7 @@ JsonNode *spte_scenario_run(const struct spte_scenario *sc,
 	    !spte_knobs_set(knobs, "/sys/kernel/mm/lru_gen/enabled", "y",
 			    error))
 		return NULL;
+	quiet_compaction(knobs);
 	if (!spte_session_boot(&s, &mem, NULL, g_strv_contains(
 			(const char *const *)sc->requires, "module"),
 			       spte_steps_want_kvm_leaves(sc->steps), &times,
