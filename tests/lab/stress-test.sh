@@ -25,7 +25,7 @@ total() {
 		for (i = 3; i < NF; i += 2) if ($i == k) print $(i + 1) }' "$out"
 }
 
-echo "1..9"
+echo "1..8"
 t0=$(date +%s)
 # 110 s for the boot and the checks after the run, scaled as the lab's
 # default ($SPTE_LAB_TIMEOUT, 600 s for a stock kernel) is
@@ -35,6 +35,7 @@ slack=$((110 * ${SPTE_LAB_TIMEOUT:-600} / 600))
 	spte-stress --seconds "$seconds" </dev/null >"$out" 2>"$err"
 rc=$?
 t1=$(date +%s)
+echo "# spte lab took $((t1 - t0)) s (bounded by --timeout $((seconds + slack)): status 124 past it)"
 check "spte lab exits 0: spte-stress passed, no kernel splat (status $rc; 123: splat)" \
 	[ "$rc" = 0 ]
 check "spte-stress's four verdicts are ok" \
@@ -54,6 +55,4 @@ check "every event record accounted for (${records:-?} read, $(total dropped) lo
 	sh -c "[ '$(total unaccounted)' = 0 ] && [ '${records:-0}' -ge 1000 ]"
 check "move_pages migrated between the two nodes ($(total moved_pages) pages)" \
 	[ "$(total moved_pages)" -gt 0 ]
-check "the whole test took under 3 minutes ($((t1 - t0)) s)" \
-	[ $((t1 - t0)) -lt 180 ]
 exit "$failed"
