@@ -147,6 +147,19 @@ static bool one_in(struct rng *r, u64 n)
 	return below(r, n) == 0;
 }
 
+/*
+ * An argument an ioctl that defines no flags must refuse with EINVAL:
+ * one flag bit set, or a nonzero reserved word.
+ */
+static void spoil_arg(struct rng *r, __u64 *flags, __u64 *reserved,
+		      unsigned int nr_reserved)
+{
+	if (one_in(r, 2))
+		*flags = 1ULL << below(r, 64);
+	else
+		reserved[below(r, nr_reserved)] = rnd(r) | 1;
+}
+
 static void rng_init(struct rng *r, u64 seed, u64 stream)
 {
 	r->s = (seed ^ (stream * 0x9e3779b97f4a7c15ULL)) | 1;
@@ -1079,10 +1092,8 @@ static void op_version(struct thr *t, const struct profile *p)
 	int err;
 
 	if (one_in(&t->rng, 3)) {
-		if (one_in(&t->rng, 2))
-			v.flags = 1ULL << below(&t->rng, 64);
-		else
-			v.reserved[below(&t->rng, 4)] = rnd(&t->rng) | 1;
+		spoil_arg(&t->rng, &v.flags, v.reserved,
+			  G_N_ELEMENTS(v.reserved));
 		exp = ES(EINVAL);
 		k = K_VERSION_BAD;
 	}
@@ -1244,10 +1255,8 @@ static void op_del_slot(struct thr *t, const struct profile *p)
 	if (one_in(r, 8)) {
 		k = K_DEL_SLOT_BAD;
 		exp = ES(EINVAL);
-		if (one_in(r, 2))
-			s.flags = 1ULL << below(r, 64);
-		else
-			s.reserved[below(r, 3)] = rnd(r) | 1;
+		spoil_arg(r, &s.flags, s.reserved,
+			  G_N_ELEMENTS(s.reserved));
 	}
 	in = s;
 	err = issue(t, p->f->fd, SPTE_MIRROR_DEL_SLOT, &s, sizeof(s),
@@ -1739,10 +1748,8 @@ static void op_counters(struct thr *t, const struct profile *p)
 	if (one_in(&t->rng, 4)) {
 		k = K_COUNTERS_BAD;
 		exp = ES(EINVAL);
-		if (one_in(&t->rng, 2))
-			c.flags = 1ULL << below(&t->rng, 64);
-		else
-			c.reserved[below(&t->rng, 6)] = rnd(&t->rng) | 1;
+		spoil_arg(&t->rng, &c.flags, c.reserved,
+			  G_N_ELEMENTS(c.reserved));
 	}
 	in = c;
 	err = issue(t, p->f->fd, SPTE_MIRROR_COUNTERS, &c, sizeof(c),
@@ -1792,10 +1799,8 @@ static void op_audit(struct thr *t, const struct profile *p)
 	if (one_in(&t->rng, 4)) {
 		k = K_AUDIT_BAD;
 		exp = ES(EINVAL);
-		if (one_in(&t->rng, 2))
-			a.flags = 1ULL << below(&t->rng, 64);
-		else
-			a.reserved[below(&t->rng, 4)] = rnd(&t->rng) | 1;
+		spoil_arg(&t->rng, &a.flags, a.reserved,
+			  G_N_ELEMENTS(a.reserved));
 	}
 	in = a;
 	err = issue(t, p->f->fd, SPTE_MIRROR_AUDIT, &a, sizeof(a),
