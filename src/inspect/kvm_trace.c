@@ -408,11 +408,6 @@ gboolean spte_kvm_trace_from_json(JsonNode *array, GPtrArray **out,
 
 /* ---- rows ---- */
 
-/*
- * The same step: the same event from the same task over a range of the
- * same size, inside guest memory or not alike; the place is the GPA, the
- * HVA moving with it (the HVA alone outside guest memory).
- */
 static struct spte_fold_place rec_where(const struct spte_kvm_trace_rec *r)
 {
 	return (struct spte_fold_place){
@@ -422,15 +417,22 @@ static struct spte_fold_place rec_where(const struct spte_kvm_trace_rec *r)
 	};
 }
 
+/*
+ * The same step: the same event from the same task over a range of the
+ * same size, inside guest memory or not alike; the place is the GPA, the
+ * HVA moving with it (the HVA alone outside guest memory).
+ */
 static gboolean rec_same(gconstpointer data, guint a, guint b, gint64 *delta)
 {
 	GPtrArray *recs = (GPtrArray *)data;
 	const struct spte_kvm_trace_rec *x = recs->pdata[a], *y = recs->pdata[b];
-	struct spte_fold_place px = rec_where(x), py = rec_where(y);
+	struct spte_fold_place px, py;
 
 	if (strcmp(x->event, y->event) || strcmp(x->comm, y->comm) ||
 	    x->pid != y->pid)
 		return FALSE;
+	px = rec_where(x);
+	py = rec_where(y);
 	return spte_fold_same_place(&px, &py, delta);
 }
 

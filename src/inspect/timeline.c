@@ -443,7 +443,7 @@ static gboolean tl_same(gconstpointer data, guint a, guint b, gint64 *delta)
 	const struct tl *t = data;
 	guint ia = t->shown[a], ib = t->shown[b];
 	const struct spte_mirror_event *x = &t->ev[ia], *y = &t->ev[ib];
-	struct spte_fold_place px = event_where(x), py = event_where(y);
+	struct spte_fold_place px, py;
 
 	if (x->callback == SPTE_CB_DROPPED || !is_named_cb(x->callback))
 		return FALSE;
@@ -460,6 +460,8 @@ static gboolean tl_same(gconstpointer data, guint a, guint b, gint64 *delta)
 	    (t->match[ia] >= 0 &&
 	     t->match[ia] - (int)ia != t->match[ib] - (int)ib))
 		return FALSE;
+	px = event_where(x);
+	py = event_where(y);
 	return spte_fold_same_place(&px, &py, delta);
 }
 
