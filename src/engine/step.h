@@ -18,10 +18,12 @@ struct spte_session;
 struct spte_step;
 
 enum spte_step_where {
+	SPTE_STEP_FAMILY_WHERE,	/* a verb's: where its family's steps run */
 	SPTE_STEP_AGENT,
 	SPTE_STEP_MIRROR,	/* needs the spte_mirror module */
 	SPTE_STEP_HOST,
 	SPTE_STEP_EXPECT,
+	SPTE_STEP_WHERE_COUNT
 };
 
 enum spte_step_mode {
@@ -32,22 +34,7 @@ enum spte_step_mode {
 	SPTE_MODE_COUNT
 };
 
-/* The kinds of a verb's positional arguments. */
-enum spte_arg {
-	SPTE_ARG_NONE,		/* ends the list */
-	SPTE_ARG_GPA,		/* 4 KiB aligned: step->gpa */
-	SPTE_ARG_PAGES,		/* at least 1: step->pages */
-	SPTE_ARG_PATTERN,	/* a byte widens to 64 bits: step->pattern */
-	SPTE_ARG_MODE,		/* one of verb->modes: step->mode */
-	SPTE_ARG_FILE,		/* NAME (step->name) or FILE.json (step->file) */
-	SPTE_ARG_WORD,		/* one of verb->words: step->name, ->choice */
-	SPTE_ARG_COUNT,		/* a number: step->count */
-	SPTE_ARG_SIZE,		/* 64M, 1G...: step->count in bytes */
-};
-
-#define SPTE_STEP_MAX_ARGS 4
-
-/* A word an SPTE_ARG_WORD argument may be, and what it stands for. */
+/* A word an argument of alternatives may be, and what it stands for. */
 struct spte_step_word {
 	const char *name;
 	int value;
@@ -62,18 +49,31 @@ typedef gboolean (*spte_step_fn)(struct spte_session *s,
 				 const struct spte_step *step, GString *line,
 				 GError **error);
 
+/*
+ * A verb.  Its usage line is its grammar as well as its --help: the first
+ * word is the verb's name, and each word after it names an argument the
+ * parser (src/steps/language.c) takes and checks, in [] if it may be left
+ * out (the last ones only):
+ *   GPA               4 KiB aligned: step->gpa
+ *   PAGES             at least 1: step->pages
+ *   PATTERN           a byte widens to 64 bits: step->pattern
+ *   SIZE              64M, 1G...: step->count in bytes
+ *   NAME|FILE.json    a dump's name (step->name) or file (step->file)
+ *   read|write|...    one of these modes: step->mode
+ *   ADVICE, a|b|...   with .words: one of them, step->name and ->choice
+ *   SCANS (any other capitals)  a number: step->count
+ * A verb with .parse has a grammar of its own and a usage that only says it.
+ */
 struct spte_verb {
-	const char *name;
-	enum spte_step_where where;
+	const char *usage;		/* "fill GPA PAGES PATTERN" */
+	spte_step_fn run;
+	const char *help;
+	enum spte_step_where where;	/* where it differs from the family */
 	guint32 op;			/* enum spte_guest_op of agent verbs */
 	/* an agent op per mode, where the mode picks it (touch) */
 	guint32 op_by_mode[SPTE_MODE_COUNT];
-	enum spte_arg args[SPTE_STEP_MAX_ARGS];
-	guint optional;			/* trailing args that may be left out */
-	guint modes;			/* SPTE_MODES() allowed by SPTE_ARG_MODE */
-	/* what SPTE_ARG_WORD allows, ending with { NULL } */
+	/* what ADVICE or a|b|... allows, ending with { NULL } */
 	const struct spte_step_word *words;
-	spte_step_fn run;
 	/* a grammar of its own: parse step->words, the words after the verb */
 	gboolean (*parse)(struct spte_step *step, GError **error);
 	/* shows KVM's tracepoints: a scenario with it traces from the start */
@@ -83,22 +83,19 @@ struct spte_verb {
 	 * self-checks the model against KVM's counts after the step
 	 */
 	gboolean checks_kvm_leaves;
-	const char *usage;		/* "fill GPA PAGES PATTERN" */
-	const char *help;
 };
-
-#define SPTE_MODE_BIT(m)	(1U << (m))
 
 /* A family's verbs: one file of src/steps/, one table. */
 struct spte_step_family {
 	const char *name;
+	enum spte_step_where where;	/* of its verbs, unless one says */
 	const struct spte_verb *verbs;
 	guint n_verbs;
 };
 
-#define SPTE_STEP_FAMILY(family_name, table)				\
-	{ .name = (family_name), .verbs = (table),			\
-	  .n_verbs = G_N_ELEMENTS(table) }
+#define SPTE_STEP_FAMILY(family_name, family_where, table)		\
+	{ .name = (family_name), .where = (family_where),		\
+	  .verbs = (table), .n_verbs = G_N_ELEMENTS(table) }
 
 struct spte_step {
 	const struct spte_verb *verb;

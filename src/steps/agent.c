@@ -103,59 +103,22 @@ static gboolean step_agent(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "fill",
-		.where = SPTE_STEP_AGENT,
-		.op = SPTE_OP_FILL,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_PATTERN },
-		.run = step_agent,
-		.usage = "fill GPA PAGES PATTERN",
-		.help = "guest writes PATTERN to every 64-bit word (a byte is "
-			"repeated)",
-	},
-	{
-		.name = "touch",
-		.where = SPTE_STEP_AGENT,
-		.op_by_mode = {
-			[SPTE_MODE_READ] = SPTE_OP_TOUCH_READ,
-			[SPTE_MODE_WRITE] = SPTE_OP_TOUCH_WRITE,
-		},
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
-		.modes = SPTE_MODE_BIT(SPTE_MODE_READ) |
-			 SPTE_MODE_BIT(SPTE_MODE_WRITE),
-		.run = step_agent,
-		.usage = "touch GPA PAGES read|write",
-		.help = "guest reads one word per page, or rewrites it with its "
-			"own value",
-	},
-	{
-		.name = "verify",
-		.where = SPTE_STEP_AGENT,
-		.op = SPTE_OP_VERIFY,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_PATTERN },
-		.run = step_agent,
-		.usage = "verify GPA PAGES PATTERN",
-		.help = "check: guest compares every word with PATTERN",
-	},
-	{
-		.name = "checksum",
-		.where = SPTE_STEP_AGENT,
-		.op = SPTE_OP_CHECKSUM,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
-		.run = step_agent,
-		.usage = "checksum GPA PAGES",
-		.help = "check: guest's FNV-1a over the range equals the VMM's",
-	},
-	{
-		.name = "crash",
-		.where = SPTE_STEP_AGENT,
-		.op = SPTE_OP_CRASH,
-		.run = step_agent,
-		.usage = "crash",
-		.help = "guest raises #UD with no IDT: a triple fault, for "
-			"testing",
-	},
+	{ .usage = "fill GPA PAGES PATTERN", .run = step_agent,
+	  .op = SPTE_OP_FILL,
+	  .help = "guest writes PATTERN to every 64-bit word (a byte is repeated)" },
+	{ .usage = "touch GPA PAGES read|write", .run = step_agent,
+	  .op_by_mode = { [SPTE_MODE_READ] = SPTE_OP_TOUCH_READ,
+			  [SPTE_MODE_WRITE] = SPTE_OP_TOUCH_WRITE },
+	  .help = "guest reads one word per page, or rewrites it with its own value" },
+	{ .usage = "verify GPA PAGES PATTERN", .run = step_agent,
+	  .op = SPTE_OP_VERIFY,
+	  .help = "check: guest compares every word with PATTERN" },
+	{ .usage = "checksum GPA PAGES", .run = step_agent,
+	  .op = SPTE_OP_CHECKSUM,
+	  .help = "check: guest's FNV-1a over the range equals the VMM's" },
+	{ .usage = "crash", .run = step_agent, .op = SPTE_OP_CRASH,
+	  .help = "guest raises #UD with no IDT: a triple fault, for testing" },
 };
 
 const struct spte_step_family spte_agent_steps =
-	SPTE_STEP_FAMILY("agent", verbs);
+	SPTE_STEP_FAMILY("agent", SPTE_STEP_AGENT, verbs);

@@ -433,33 +433,13 @@ guint spte_damon_max_accesses(void)
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "damon-start",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
-		.run = step_damon_start,
-		.usage = "damon-start GPA PAGES",
-		.help = "a DAMON kdamond (vaddr, this pid) watches the range, one "
-			"region per page",
-	},
-	{
-		.name = "damon-wait",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_COUNT },
-		.optional = 1,
-		.run = step_damon_wait,
-		.usage = "damon-wait [AGGREGATIONS]",
-		.help = "wait until the kdamond has aggregated AGGREGATIONS more "
-			"times (default 2)",
-	},
-	{
-		.name = "damon-stop",
-		.where = SPTE_STEP_HOST,
-		.run = step_damon_stop,
-		.usage = "damon-stop",
-		.help = "turn the kdamond off and remove it",
-	},
+	{ .usage = "damon-start GPA PAGES", .run = step_damon_start,
+	  .help = "a DAMON kdamond (vaddr, this pid) watches the range, one region per page" },
+	{ .usage = "damon-wait [AGGREGATIONS]", .run = step_damon_wait,
+	  .help = "wait until the kdamond has aggregated AGGREGATIONS more times (default 2)" },
+	{ .usage = "damon-stop", .run = step_damon_stop,
+	  .help = "turn the kdamond off and remove it" },
 };
 
 const struct spte_step_family spte_damon_steps =
-	SPTE_STEP_FAMILY("damon", verbs);
+	SPTE_STEP_FAMILY("damon", SPTE_STEP_HOST, verbs);

@@ -91,19 +91,10 @@ static gboolean step_expect(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "expect",
-		.where = SPTE_STEP_EXPECT,
-		.checks_kvm_leaves = TRUE,
-		.run = step_expect,
-		.parse = expect_parse,
-		.usage = "expect WHAT ...",
-		.help = "check: mirror|primary|kvm GPA PAGES PROPS, "
-			"sequence|count|none GPA PAGES EVENTS, "
-			"changed|unchanged GPA PAGES DUMP, damon GPA PAGES "
-			"hot|cold (see docs)",
-	},
+	{ .usage = "expect WHAT ...", .run = step_expect, .parse = expect_parse,
+	  .checks_kvm_leaves = TRUE,
+	  .help = "check: mirror|primary|kvm GPA PAGES PROPS, sequence|count|none GPA PAGES EVENTS, changed|unchanged GPA PAGES DUMP, damon GPA PAGES hot|cold (see docs)" },
 };
 
 const struct spte_step_family spte_expect_steps =
-	SPTE_STEP_FAMILY("expect", verbs);
+	SPTE_STEP_FAMILY("expect", SPTE_STEP_EXPECT, verbs);

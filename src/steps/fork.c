@@ -280,30 +280,13 @@ static gboolean step_exit(struct spte_session *s, const struct spte_step *step,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "fork",
-		.where = SPTE_STEP_HOST,
-		.run = step_fork,
-		.usage = "fork",
-		.help = "the VMM forks; the child keeps its copy of guest RAM "
-			"until fork-end",
-	},
-	{
-		.name = "fork-end",
-		.where = SPTE_STEP_HOST,
-		.run = step_fork_end,
-		.usage = "fork-end",
-		.help = "the forked child exits and is reaped",
-	},
-	{
-		.name = "exit",
-		.where = SPTE_STEP_MIRROR,
-		.run = step_exit,
-		.usage = "exit",
-		.help = "a forked VMM exits without closing anything, watched by "
-			"a mirror attached to its mm",
-	},
+	{ .usage = "fork", .run = step_fork,
+	  .help = "the VMM forks; the child keeps its copy of guest RAM until fork-end" },
+	{ .usage = "fork-end", .run = step_fork_end,
+	  .help = "the forked child exits and is reaped" },
+	{ .usage = "exit", .run = step_exit, .where = SPTE_STEP_MIRROR,
+	  .help = "a forked VMM exits without closing anything, watched by a mirror attached to its mm" },
 };
 
 const struct spte_step_family spte_fork_steps =
-	SPTE_STEP_FAMILY("fork", verbs);
+	SPTE_STEP_FAMILY("fork", SPTE_STEP_HOST, verbs);

@@ -283,61 +283,21 @@ static gboolean step_khugepaged_scan(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "madvise",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_WORD },
-		.words = advices,
-		.run = step_madvise,
-		.usage = "madvise GPA PAGES ADVICE",
-		.help = "madvise(MADV_ADVICE) on guest RAM: mergeable, hugepage, "
-			"collapse, dontneed, pageout, ...",
-	},
-	{
-		.name = "mprotect",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_WORD },
-		.words = protections,
-		.run = step_mprotect,
-		.usage = "mprotect GPA PAGES none|ro|rw",
-		.help = "change the protection of guest RAM in the VMM",
-	},
-	{
-		.name = "clear-refs",
-		.where = SPTE_STEP_HOST,
-		.run = step_clear_refs,
-		.usage = "clear-refs",
-		.help = "clear the primary's young bits (/proc/self/clear_refs), "
-			"which secondary MMUs are not told about",
-	},
-	{
-		.name = "compact",
-		.where = SPTE_STEP_HOST,
-		.run = step_compact,
-		.usage = "compact",
-		.help = "compact every zone (/proc/sys/vm/compact_memory): "
-			"movable pages, guest RAM too, migrate",
-	},
-	{
-		.name = "ksm-scan",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_COUNT },
-		.optional = 1,
-		.run = step_ksm_scan,
-		.usage = "ksm-scan [SCANS]",
-		.help = "run ksmd until full_scans has grown by SCANS (default 2)",
-	},
-	{
-		.name = "khugepaged-scan",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_COUNT },
-		.optional = 1,
-		.run = step_khugepaged_scan,
-		.usage = "khugepaged-scan [SCANS]",
-		.help = "speed khugepaged up until full_scans has grown by SCANS "
-			"(default 2)",
-	},
+	{ .usage = "madvise GPA PAGES ADVICE", .run = step_madvise,
+	  .words = advices,
+	  .help = "madvise(MADV_ADVICE) on guest RAM: mergeable, hugepage, collapse, dontneed, pageout, ..." },
+	{ .usage = "mprotect GPA PAGES none|ro|rw", .run = step_mprotect,
+	  .words = protections,
+	  .help = "change the protection of guest RAM in the VMM" },
+	{ .usage = "clear-refs", .run = step_clear_refs,
+	  .help = "clear the primary's young bits (/proc/self/clear_refs), which secondary MMUs are not told about" },
+	{ .usage = "compact", .run = step_compact,
+	  .help = "compact every zone (/proc/sys/vm/compact_memory): movable pages, guest RAM too, migrate" },
+	{ .usage = "ksm-scan [SCANS]", .run = step_ksm_scan,
+	  .help = "run ksmd until full_scans has grown by SCANS (default 2)" },
+	{ .usage = "khugepaged-scan [SCANS]", .run = step_khugepaged_scan,
+	  .help = "speed khugepaged up until full_scans has grown by SCANS (default 2)" },
 };
 
 const struct spte_step_family spte_host_steps =
-	SPTE_STEP_FAMILY("host", verbs);
+	SPTE_STEP_FAMILY("host", SPTE_STEP_HOST, verbs);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The step language: find a step's verb among the families' tables and
- * parse its arguments by their kinds; a script of steps; --help from the
- * same tables.
+ * The step language: find a step's verb among the families' tables, read
+ * its grammar from its usage line and parse the step's arguments by it; a
+ * script of steps; --help from the same tables.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,77 +30,245 @@ static const struct spte_step_family *const families[] = {
 	&spte_expect_steps,
 };
 
+gboolean spte_verb_named(const struct spte_verb *v, const char *name)
+{
+	size_t len = strcspn(v->usage, " ");
+
+	return strlen(name) == len && strncmp(v->usage, name, len) == 0;
+}
+
+static const struct spte_step_family *verb_family(const struct spte_verb *v)
+{
+	for (guint f = 0; f < G_N_ELEMENTS(families); f++)
+		if (v >= families[f]->verbs &&
+		    v < families[f]->verbs + families[f]->n_verbs)
+			return families[f];
+	g_assert_not_reached();
+}
+
 const struct spte_verb *spte_verb_find(const char *name)
 {
 	for (guint f = 0; f < G_N_ELEMENTS(families); f++)
 		for (guint i = 0; i < families[f]->n_verbs; i++)
-			if (g_strcmp0(name, families[f]->verbs[i].name) == 0)
+			if (spte_verb_named(&families[f]->verbs[i], name))
 				return &families[f]->verbs[i];
 	return NULL;
 }
 
-static guint verb_nargs(const struct spte_verb *v)
+enum spte_step_where spte_verb_where(const struct spte_verb *v)
 {
-	guint n = 0;
-
-	while (n < SPTE_STEP_MAX_ARGS && v->args[n] != SPTE_ARG_NONE)
-		n++;
-	return n;
+	return v->where ? v->where : verb_family(v)->where;
 }
 
-static const char *const mode_names[] = {
-	[SPTE_MODE_READ] = "read",
-	[SPTE_MODE_WRITE] = "write",
-	[SPTE_MODE_SNAPSHOT] = "snapshot",
+/* The kinds of argument a usage line's words name (step.h). */
+enum arg_kind {
+	ARG_GPA,
+	ARG_PAGES,
+	ARG_PATTERN,
+	ARG_SIZE,
+	ARG_FILE,
+	ARG_MODE,
+	ARG_WORD,
+	ARG_COUNT,
 };
 
-static gboolean parse_mode(const struct spte_verb *v, const char *word,
-			   enum spte_step_mode *mode, GError **error)
-{
-	g_autoptr(GString) allowed = g_string_new(NULL);
+static const struct {
+	const char *word;
+	enum arg_kind kind;
+} placeholders[] = {
+	{ "GPA", ARG_GPA },
+	{ "PAGES", ARG_PAGES },
+	{ "PATTERN", ARG_PATTERN },
+	{ "SIZE", ARG_SIZE },
+	{ "NAME|FILE.json", ARG_FILE },
+};
 
-	for (guint m = SPTE_MODE_READ; m < G_N_ELEMENTS(mode_names); m++) {
-		if (!(v->modes & SPTE_MODE_BIT(m)))
-			continue;
-		if (g_strcmp0(word, mode_names[m]) == 0) {
-			*mode = m;
-			return TRUE;
-		}
-		g_string_append_printf(allowed, "%s%s", allowed->len ? "|" : "",
-				       mode_names[m]);
-	}
+static const struct spte_step_word modes[] = {
+	{ "read", SPTE_MODE_READ },
+	{ "write", SPTE_MODE_WRITE },
+	{ "snapshot", SPTE_MODE_SNAPSHOT },
+	{ NULL, 0 },
+};
+
+#define MAX_ARGS 4
+
+/* A verb's arguments, as its usage line spells them. */
+struct grammar {
+	enum arg_kind kinds[MAX_ARGS];
+	guint n;
+	guint optional;		/* the last ones, in [] */
+	guint modes;		/* the modes[] ARG_MODE allows, a bit each */
+};
+
+static gboolean grammar_error(GError **error, const struct spte_verb *v,
+			      const char *word, const char *problem)
+{
 	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-		    "'%s' is not %s", word, allowed->str);
+		    "verb usage '%s': '%s' %s", v->usage, word, problem);
 	return FALSE;
 }
 
-static gboolean parse_word(const struct spte_verb *v, const char *word,
-			   struct spte_step *step, GError **error)
+static gboolean is_capitals(const char *word)
 {
-	g_autoptr(GString) allowed = g_string_new(NULL);
+	for (const char *c = word; *c; c++)
+		if (!g_ascii_isupper(*c))
+			return FALSE;
+	return word[0] != '\0';
+}
 
-	for (const struct spte_step_word *w = v->words; w->name; w++) {
-		if (g_str_equal(word, w->name)) {
-			step->name = g_strdup(word);
-			step->choice = w->value;
-			return TRUE;
-		}
-		g_string_append_printf(allowed, "%s%s", allowed->len ? "|" : "",
+static gboolean mode_kind(const struct spte_verb *v, const char *word,
+			  struct grammar *g, GError **error)
+{
+	g_auto(GStrv) alternatives = g_strsplit(word, "|", -1);
+
+	for (guint i = 0; alternatives[i]; i++) {
+		guint m = 0;
+
+		while (modes[m].name &&
+		       g_strcmp0(alternatives[i], modes[m].name) != 0)
+			m++;
+		if (!modes[m].name)
+			return grammar_error(error, v, alternatives[i],
+					     "is no argument kind nor mode (step.h)");
+		g->modes |= 1U << m;
+	}
+	return TRUE;
+}
+
+/* A usage's a|b|... of .words spells them all, in their order. */
+static gboolean words_spelt(const struct spte_verb *v, const char *word,
+			    GError **error)
+{
+	g_autoptr(GString) all = g_string_new(NULL);
+
+	for (const struct spte_step_word *w = v->words; w->name; w++)
+		g_string_append_printf(all, "%s%s", all->len ? "|" : "",
 				       w->name);
+	if (g_str_equal(word, all->str))
+		return TRUE;
+	g_string_prepend(all, "is not its words, ");
+	return grammar_error(error, v, word, all->str);
+}
+
+/* What one usage word after the verb's name takes. */
+static gboolean word_kind(const struct spte_verb *v, const char *word,
+			  struct grammar *g, GError **error)
+{
+	enum arg_kind *kind = &g->kinds[g->n];
+
+	for (guint i = 0; i < G_N_ELEMENTS(placeholders); i++) {
+		if (g_str_equal(word, placeholders[i].word)) {
+			*kind = placeholders[i].kind;
+			return TRUE;
+		}
+	}
+	if (v->words) {
+		guint n = 0;
+
+		while (v->words[n].name)
+			n++;
+		/* parse_choice() takes a bit per word */
+		if (n > 32)
+			return grammar_error(error, v, word,
+					     "has more than 32 words");
+		*kind = ARG_WORD;
+		return is_capitals(word) || words_spelt(v, word, error);
+	}
+	if (is_capitals(word)) {
+		*kind = ARG_COUNT;
+		return TRUE;
+	}
+	*kind = ARG_MODE;
+	return mode_kind(v, word, g, error);
+}
+
+/* Read @v's grammar from its usage line. */
+static gboolean verb_grammar(const struct spte_verb *v, struct grammar *g,
+			     GError **error)
+{
+	g_auto(GStrv) words = g_strsplit(v->usage, " ", -1);
+
+	*g = (struct grammar){ 0 };
+	for (guint i = 1; words[i]; i++) {
+		char *word = words[i];
+		size_t len = strlen(word);
+
+		if (g->n == MAX_ARGS)
+			return grammar_error(error, v, word, "is one too many");
+		if (len > 2 && word[0] == '[' && word[len - 1] == ']') {
+			word[len - 1] = '\0';
+			word++;
+			g->optional++;
+		} else if (g->optional) {
+			return grammar_error(error, v, word,
+					     "follows an optional argument");
+		}
+		if (!word_kind(v, word, g, error))
+			return FALSE;
+		g->n++;
+	}
+	return TRUE;
+}
+
+gboolean spte_verb_usage_check(const struct spte_verb *v, GError **error)
+{
+	struct grammar g;
+
+	return v->parse || verb_grammar(v, &g, error);
+}
+
+gboolean spte_verbs_check(GError **error)
+{
+	for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
+		for (guint i = 0; i < families[f]->n_verbs; i++) {
+			const struct spte_verb *v = &families[f]->verbs[i];
+			g_autofree char *name =
+				g_strndup(v->usage, strcspn(v->usage, " "));
+
+			if (spte_verb_find(name) != v)
+				return grammar_error(error, v, name,
+						     "is the name of an earlier verb");
+			if (!spte_verb_where(v))
+				return grammar_error(error, v, name,
+						     "has no place it runs");
+			if (!spte_verb_usage_check(v, error))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* @word as one of @words (those of @allowed, a bit each): its value. */
+static gboolean parse_choice(const struct spte_step_word *words,
+			     guint allowed, const char *word, int *value,
+			     GError **error)
+{
+	g_autoptr(GString) names = g_string_new(NULL);
+
+	for (guint i = 0; words[i].name; i++) {
+		if (!(allowed & (1U << i)))
+			continue;
+		if (g_str_equal(word, words[i].name)) {
+			*value = words[i].value;
+			return TRUE;
+		}
+		g_string_append_printf(names, "%s%s", names->len ? "|" : "",
+				       words[i].name);
 	}
 	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-		    "'%s' is not %s", word, allowed->str);
+		    "'%s' is not %s", word, names->str);
 	return FALSE;
 }
 
-static gboolean parse_arg(const struct spte_verb *v, enum spte_arg kind,
-			  const char *word, struct spte_step *step,
-			  GError **error)
+static gboolean parse_arg(const struct spte_verb *v, const struct grammar *g,
+			  enum arg_kind kind, const char *word,
+			  struct spte_step *step, GError **error)
 {
 	guint64 value;
+	int choice;
 
 	switch (kind) {
-	case SPTE_ARG_GPA:
+	case ARG_GPA:
 		if (!spte_parse_u64(word, "GPA", &value, error))
 			return FALSE;
 		if (value % 4096) {
@@ -110,7 +278,7 @@ static gboolean parse_arg(const struct spte_verb *v, enum spte_arg kind,
 		}
 		step->gpa = value;
 		return TRUE;
-	case SPTE_ARG_PAGES:
+	case ARG_PAGES:
 		if (!spte_parse_u64(word, "PAGES", &value, error))
 			return FALSE;
 		if (value == 0 || value > (G_MAXUINT64 >> 12)) {
@@ -120,30 +288,34 @@ static gboolean parse_arg(const struct spte_verb *v, enum spte_arg kind,
 		}
 		step->pages = value;
 		return TRUE;
-	case SPTE_ARG_PATTERN:
+	case ARG_PATTERN:
 		if (!spte_parse_u64(word, "PATTERN", &value, error))
 			return FALSE;
 		/* A byte pattern means every byte, as memset would. */
 		step->pattern = value <= 0xff ? value * 0x0101010101010101ULL
 					      : value;
 		return TRUE;
-	case SPTE_ARG_MODE:
-		return parse_mode(v, word, &step->mode, error);
-	case SPTE_ARG_FILE:
+	case ARG_MODE:
+		if (!parse_choice(modes, g->modes, word, &choice, error))
+			return FALSE;
+		step->mode = choice;
+		return TRUE;
+	case ARG_FILE:
 		/* dump NAME keeps it for the report; dump FILE.json saves it */
 		if (g_str_has_suffix(word, ".json") || strchr(word, '/'))
 			step->file = g_strdup(word);
 		else
 			step->name = g_strdup(word);
 		return TRUE;
-	case SPTE_ARG_WORD:
-		return parse_word(v, word, step, error);
-	case SPTE_ARG_COUNT:
+	case ARG_WORD:
+		if (!parse_choice(v->words, ~0U, word, &step->choice, error))
+			return FALSE;
+		step->name = g_strdup(word);
+		return TRUE;
+	case ARG_COUNT:
 		return spte_parse_u64(word, "number", &step->count, error);
-	case SPTE_ARG_SIZE:
+	case ARG_SIZE:
 		return spte_parse_size(word, "SIZE", &step->count, error);
-	case SPTE_ARG_NONE:
-		break;
 	}
 	g_assert_not_reached();
 }
@@ -151,8 +323,8 @@ static gboolean parse_arg(const struct spte_verb *v, enum spte_arg kind,
 gboolean spte_step_parse_range(struct spte_step *step, const char *gpa,
 			       const char *pages, GError **error)
 {
-	return parse_arg(NULL, SPTE_ARG_GPA, gpa, step, error) &&
-	       parse_arg(NULL, SPTE_ARG_PAGES, pages, step, error);
+	return parse_arg(NULL, NULL, ARG_GPA, gpa, step, error) &&
+	       parse_arg(NULL, NULL, ARG_PAGES, pages, step, error);
 }
 
 /*
@@ -195,6 +367,7 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(spte_step) step = g_new0(struct spte_step, 1);
 	const struct spte_verb *v;
+	struct grammar g;
 	guint nargs;
 	int n;
 
@@ -226,8 +399,8 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 		return NULL;
 	}
 	step->verb = v;
-	step->where = v->where;
-	step->needs_mirror = v->where == SPTE_STEP_MIRROR;
+	step->where = spte_verb_where(v);
+	step->needs_mirror = step->where == SPTE_STEP_MIRROR;
 	step->index = index;
 	step->text = g_strdup(text);
 	step->op = v->op;
@@ -237,14 +410,17 @@ struct spte_step *spte_step_parse(const char *text, guint index,
 			return NULL;
 		return g_steal_pointer(&step);
 	}
-	nargs = verb_nargs(v);
-	if (argv->len - 2 > nargs || argv->len - 2 < nargs - v->optional) {
+	if (!verb_grammar(v, &g, error))
+		return NULL;
+	nargs = argv->len - 2;
+	if (nargs > g.n || nargs < g.n - g.optional) {
 		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
 			    "expected '%s'", v->usage);
 		return NULL;
 	}
-	for (guint i = 0; i < argv->len - 2; i++)
-		if (!parse_arg(v, v->args[i], argv->pdata[i + 1], step, error))
+	for (guint i = 0; i < nargs; i++)
+		if (!parse_arg(v, &g, g.kinds[i], argv->pdata[i + 1], step,
+			       error))
 			return NULL;
 	if (v->op_by_mode[step->mode])
 		step->op = v->op_by_mode[step->mode];
@@ -276,7 +452,7 @@ GPtrArray *spte_script_parse(const char *script, GError **error)
 
 char *spte_script_help(void)
 {
-	static const char *const titles[] = {
+	static const char *const titles[SPTE_STEP_WHERE_COUNT] = {
 		[SPTE_STEP_AGENT] = "In the guest",
 		[SPTE_STEP_MIRROR] = "On the mirror (needs --mirror)",
 		[SPTE_STEP_HOST] = "On the host side of guest RAM",
@@ -284,13 +460,13 @@ char *spte_script_help(void)
 	};
 	GString *out = g_string_new("Script steps, separated by ';':\n");
 
-	for (guint w = 0; w < G_N_ELEMENTS(titles); w++) {
+	for (guint w = SPTE_STEP_AGENT; w < G_N_ELEMENTS(titles); w++) {
 		g_string_append_printf(out, " %s:\n", titles[w]);
 		for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
 			const struct spte_step_family *fam = families[f];
 
 			for (guint i = 0; i < fam->n_verbs; i++)
-				if (fam->verbs[i].where == w)
+				if (spte_verb_where(&fam->verbs[i]) == w)
 					g_string_append_printf(out,
 						"  %-34s %s\n",
 						fam->verbs[i].usage,

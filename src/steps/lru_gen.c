@@ -249,23 +249,11 @@ static gboolean step_lru_gen_evict(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "lru-gen-age",
-		.where = SPTE_STEP_HOST,
-		.run = step_lru_gen_age,
-		.usage = "lru-gen-age",
-		.help = "multi-gen LRU: age the VMM's memcg once (a new youngest "
-			"generation)",
-	},
-	{
-		.name = "lru-gen-evict",
-		.where = SPTE_STEP_HOST,
-		.run = step_lru_gen_evict,
-		.usage = "lru-gen-evict",
-		.help = "multi-gen LRU: evict all but the two youngest "
-			"generations of the VMM's memcg",
-	},
+	{ .usage = "lru-gen-age", .run = step_lru_gen_age,
+	  .help = "multi-gen LRU: age the VMM's memcg once (a new youngest generation)" },
+	{ .usage = "lru-gen-evict", .run = step_lru_gen_evict,
+	  .help = "multi-gen LRU: evict all but the two youngest generations of the VMM's memcg" },
 };
 
 const struct spte_step_family spte_lru_gen_steps =
-	SPTE_STEP_FAMILY("lru-gen", verbs);
+	SPTE_STEP_FAMILY("lru-gen", SPTE_STEP_HOST, verbs);

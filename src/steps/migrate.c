@@ -68,15 +68,9 @@ static gboolean step_migrate(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "migrate",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_COUNT },
-		.run = step_migrate,
-		.usage = "migrate GPA PAGES NODE",
-		.help = "move_pages(2) the range to NUMA node NODE",
-	},
+	{ .usage = "migrate GPA PAGES NODE", .run = step_migrate,
+	  .help = "move_pages(2) the range to NUMA node NODE" },
 };
 
 const struct spte_step_family spte_migrate_steps =
-	SPTE_STEP_FAMILY("migrate", verbs);
+	SPTE_STEP_FAMILY("migrate", SPTE_STEP_HOST, verbs);

@@ -378,87 +378,26 @@ static gboolean step_audit(struct spte_session *s, const struct spte_step *step,
 	return TRUE;
 }
 
-#define READ_WRITE (SPTE_MODE_BIT(SPTE_MODE_READ) | SPTE_MODE_BIT(SPTE_MODE_WRITE))
-
 static const struct spte_verb verbs[] = {
-	{
-		.name = "map",
-		.where = SPTE_STEP_MIRROR,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
-		.modes = READ_WRITE | SPTE_MODE_BIT(SPTE_MODE_SNAPSHOT),
-		.run = step_map,
-		.usage = "map GPA PAGES read|write|snapshot",
-		.help = "mirror: fault the range in (a write fault breaks "
-			"COW/KSM), or snapshot what the primary maps",
-	},
-	{
-		.name = "unmap",
-		.where = SPTE_STEP_MIRROR,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
-		.run = step_unmap,
-		.usage = "unmap GPA PAGES",
-		.help = "mirror: zap the range's leaves (the primary keeps its "
-			"pages)",
-	},
-	{
-		.name = "access",
-		.where = SPTE_STEP_MIRROR,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
-		.modes = READ_WRITE,
-		.run = step_access,
-		.usage = "access GPA PAGES read|write",
-		.help = "mirror: device read (checksummed) or rewrite of the "
-			"range through the shadow table",
-	},
-	{
-		.name = "access-start",
-		.where = SPTE_STEP_MIRROR,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES, SPTE_ARG_MODE },
-		.modes = READ_WRITE,
-		.run = step_access_start,
-		.usage = "access-start GPA PAGES read|write",
-		.help = "mirror: a VMM thread repeats 'access' every "
-			"millisecond until access-stop",
-	},
-	{
-		.name = "access-stop",
-		.where = SPTE_STEP_MIRROR,
-		.run = step_access_stop,
-		.usage = "access-stop",
-		.help = "mirror: end access-start's loop; prints its passes",
-	},
-	{
-		.name = "dump",
-		.where = SPTE_STEP_MIRROR,
-		.args = { SPTE_ARG_FILE },
-		.optional = 1,
-		.checks_kvm_leaves = TRUE,
-		.run = step_dump,
-		.usage = "dump [NAME|FILE.json]",
-		.help = "mirror: print the shadow table; keep it as NAME "
-			"(before, after) for the report, or save it as JSON",
-	},
-	{
-		.name = "events",
-		.where = SPTE_STEP_MIRROR,
-		.checks_kvm_leaves = TRUE,
-		.run = step_events,
-		.usage = "events",
-		.help = "mirror: print the notifier timeline since the last "
-			"'events'",
-	},
-	{
-		.name = "audit",
-		.where = SPTE_STEP_MIRROR,
-		.checks_kvm_leaves = TRUE,
-		.run = step_audit,
-		.parse = audit_parse,
-		.usage = "audit [kvm]",
-		.help = "check: every mirror leaf (kvm: every leaf of KVM's "
-			"own MMU) agrees with the primary page tables, and KVM's "
-			"with the mirror's",
-	},
+	{ .usage = "map GPA PAGES read|write|snapshot", .run = step_map,
+	  .help = "mirror: fault the range in (a write fault breaks COW/KSM), or snapshot what the primary maps" },
+	{ .usage = "unmap GPA PAGES", .run = step_unmap,
+	  .help = "mirror: zap the range's leaves (the primary keeps its pages)" },
+	{ .usage = "access GPA PAGES read|write", .run = step_access,
+	  .help = "mirror: device read (checksummed) or rewrite of the range through the shadow table" },
+	{ .usage = "access-start GPA PAGES read|write", .run = step_access_start,
+	  .help = "mirror: a VMM thread repeats 'access' every millisecond until access-stop" },
+	{ .usage = "access-stop", .run = step_access_stop,
+	  .help = "mirror: end access-start's loop; prints its passes" },
+	{ .usage = "dump [NAME|FILE.json]", .run = step_dump,
+	  .checks_kvm_leaves = TRUE,
+	  .help = "mirror: print the shadow table; keep it as NAME (before, after) for the report, or save it as JSON" },
+	{ .usage = "events", .run = step_events, .checks_kvm_leaves = TRUE,
+	  .help = "mirror: print the notifier timeline since the last 'events'" },
+	{ .usage = "audit [kvm]", .run = step_audit, .parse = audit_parse,
+	  .checks_kvm_leaves = TRUE,
+	  .help = "check: every mirror leaf (kvm: every leaf of KVM's own MMU) agrees with the primary page tables, and KVM's with the mirror's" },
 };
 
 const struct spte_step_family spte_mirror_steps =
-	SPTE_STEP_FAMILY("mirror", verbs);
+	SPTE_STEP_FAMILY("mirror", SPTE_STEP_MIRROR, verbs);

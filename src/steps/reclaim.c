@@ -55,16 +55,9 @@ static gboolean step_reclaim(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "reclaim",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_SIZE },
-		.run = step_reclaim,
-		.usage = "reclaim SIZE",
-		.help = "reclaim SIZE from the VMM's memory cgroup, as memory "
-			"pressure would (aging, then swap-out)",
-	},
+	{ .usage = "reclaim SIZE", .run = step_reclaim,
+	  .help = "reclaim SIZE from the VMM's memory cgroup, as memory pressure would (aging, then swap-out)" },
 };
 
 const struct spte_step_family spte_reclaim_steps =
-	SPTE_STEP_FAMILY("reclaim", verbs);
+	SPTE_STEP_FAMILY("reclaim", SPTE_STEP_HOST, verbs);

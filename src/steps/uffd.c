@@ -202,24 +202,11 @@ static gboolean step_uffd_unwp(struct spte_session *s,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "uffd-wp",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
-		.run = step_uffd_wp,
-		.usage = "uffd-wp GPA PAGES",
-		.help = "userfaultfd write-protect the range, as a live snapshot "
-			"does; a VMM thread resolves the guest's write faults",
-	},
-	{
-		.name = "uffd-unwp",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
-		.run = step_uffd_unwp,
-		.usage = "uffd-unwp GPA PAGES",
-		.help = "lift the userfaultfd write protection of the range",
-	},
+	{ .usage = "uffd-wp GPA PAGES", .run = step_uffd_wp,
+	  .help = "userfaultfd write-protect the range, as a live snapshot does; a VMM thread resolves the guest's write faults" },
+	{ .usage = "uffd-unwp GPA PAGES", .run = step_uffd_unwp,
+	  .help = "lift the userfaultfd write protection of the range" },
 };
 
 const struct spte_step_family spte_uffd_steps =
-	SPTE_STEP_FAMILY("uffd", verbs);
+	SPTE_STEP_FAMILY("uffd", SPTE_STEP_HOST, verbs);

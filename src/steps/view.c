@@ -27,18 +27,10 @@ static gboolean step_view(struct spte_session *s, const struct spte_step *step,
 }
 
 static const struct spte_verb verbs[] = {
-	{
-		.name = "view",
-		.where = SPTE_STEP_HOST,
-		.args = { SPTE_ARG_GPA, SPTE_ARG_PAGES },
-		.checks_kvm_leaves = TRUE,
-		.run = step_view,
-		.traces_kvm = TRUE,
-		.usage = "view GPA PAGES",
-		.help = "primary PTEs, mirror leaves and KVM's own MMU side by "
-			"side",
-	},
+	{ .usage = "view GPA PAGES", .run = step_view, .traces_kvm = TRUE,
+	  .checks_kvm_leaves = TRUE,
+	  .help = "primary PTEs, mirror leaves and KVM's own MMU side by side" },
 };
 
 const struct spte_step_family spte_view_steps =
-	SPTE_STEP_FAMILY("view", verbs);
+	SPTE_STEP_FAMILY("view", SPTE_STEP_HOST, verbs);

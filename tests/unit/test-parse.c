@@ -78,7 +78,7 @@ static void test_script(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(steps->len, ==, 5);
 	s = steps->pdata[0];
-	g_assert_cmpstr(s->verb->name, ==, "fill");
+	g_assert_true(spte_verb_named(s->verb, "fill"));
 	g_assert_cmpuint(s->op, ==, SPTE_OP_FILL);
 	g_assert_cmphex(s->gpa, ==, 0x200000);
 	g_assert_cmpuint(s->pages, ==, 256);
@@ -118,7 +118,7 @@ static void test_steps(void)
 							 &error);
 
 		g_assert_no_error(error);
-		g_assert_cmpstr(s->verb->name, ==, good_steps[i].verb);
+		g_assert_true(spte_verb_named(s->verb, good_steps[i].verb));
 		g_assert_cmpstr(s->name, ==, good_steps[i].name);
 		g_assert_cmpint(s->choice, ==, good_steps[i].choice);
 		g_assert_nonnull(s->verb->run);
@@ -177,7 +177,7 @@ static void test_kernel_bounds(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(steps->len, ==, 4);
 	s = steps->pdata[0];
-	g_assert_cmpstr(s->verb->name, ==, "fill");
+	g_assert_true(spte_verb_named(s->verb, "fill"));
 	g_assert_cmpstr(s->text, ==, "since 6.9: fill 0 1 1");
 	g_assert_cmphex(s->pattern, ==, 0x0101010101010101ULL);
 	g_assert_true(spte_step_runs_on(s, SPTE_KMAJMIN(6, 9), why));
@@ -213,6 +213,49 @@ static void test_bad_scripts(void)
 	}
 }
 
+/* Every family's usage lines read as grammars; bad ones say why. */
+static void test_verb_usage(void)
+{
+	static const struct spte_step_word colours[] = {
+		{ "red", 1 }, { "blue", 2 }, { NULL, 0 },
+	};
+	static const struct {
+		struct spte_verb verb;
+		const char *message;	/* NULL: it reads */
+	} usages[] = {
+		{ { .usage = "paint GPA PAGES red|blue", .words = colours }, NULL },
+		{ { .usage = "paint GPA PAGES COLOUR", .words = colours }, NULL },
+		{ { .usage = "wait [ROUNDS]" }, NULL },
+		{ { .usage = "peek GPA PAGES read|snapshot" }, NULL },
+		{ { .usage = "paint GPA blue|red", .words = colours },
+		  "verb usage 'paint GPA blue|red': 'blue|red' is not its words, red|blue" },
+		{ { .usage = "peek GPA read|sideways" },
+		  "'sideways' is no argument kind nor mode" },
+		{ { .usage = "wait [ROUNDS] GPA" },
+		  "'GPA' follows an optional argument" },
+		{ { .usage = "many GPA PAGES PATTERN SIZE GPA" },
+		  "'GPA' is one too many" },
+		{ { .usage = "lower gpa" }, "'gpa' is no argument kind" },
+	};
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(spte_verbs_check(&error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < G_N_ELEMENTS(usages); i++) {
+		gboolean ok = spte_verb_usage_check(&usages[i].verb, &error);
+
+		if (!usages[i].message) {
+			g_assert_no_error(error);
+			g_assert_true(ok);
+			continue;
+		}
+		g_assert_false(ok);
+		g_assert_error(error, SPTE_ERROR, SPTE_ERROR_INVALID);
+		spte_assert_contains(error->message, usages[i].message);
+		g_clear_error(&error);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -223,5 +266,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/parse/script/help", test_help);
 	g_test_add_func("/parse/script/bad", test_bad_scripts);
 	g_test_add_func("/parse/script/kernel-bounds", test_kernel_bounds);
+	g_test_add_func("/parse/script/verb-usage", test_verb_usage);
 	return g_test_run();
 }
