@@ -42,13 +42,53 @@ char *spte_event_names(const char *sep)
 	return names_joined(spte_mirror_event_name, SPTE_EV_NONE, sep);
 }
 
+/*
+ * An event record's 64-bit members, written and read from here: those
+ * written before its callback, event, flags and result, and those after.
+ */
+struct ev_member {
+	const char *name;
+	gboolean nullable;	/* SPTE_MIRROR_NONE is null */
+	glong offset;
+};
+
+#define EV_MEMBER(m, nullable) \
+	{ #m, nullable, G_STRUCT_OFFSET(struct spte_mirror_event, m) }
+static const struct ev_member ev_head[] = {
+	EV_MEMBER(seq, FALSE),
+	EV_MEMBER(time_ns, FALSE),
+};
+static const struct ev_member ev_tail[] = {
+	EV_MEMBER(hva_start, FALSE),
+	EV_MEMBER(hva_end, FALSE),
+	EV_MEMBER(gpa_start, TRUE),
+	EV_MEMBER(gpa_end, TRUE),
+	EV_MEMBER(old_pfn, TRUE),
+	EV_MEMBER(new_pfn, TRUE),
+	EV_MEMBER(leaves, FALSE),
+};
+
+static void add_members(JsonBuilder *b, const struct spte_mirror_event *ev,
+			const struct ev_member *m, guint n)
+{
+	for (guint k = 0; k < n; k++) {
+		guint64 v;
+
+		/* __u64 is no guint64 to the compiler's aliasing rules */
+		memcpy(&v, G_STRUCT_MEMBER_P(ev, m[k].offset), sizeof(v));
+		if (m[k].nullable)
+			spte_json_add_u64_or_null(b, m[k].name, v);
+		else
+			spte_json_add_int(b, m[k].name, v);
+	}
+}
+
 static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 {
 	guint32 rest;
 
 	json_builder_begin_object(b);
-	spte_json_add_int(b, "seq", ev->seq);
-	spte_json_add_int(b, "time_ns", ev->time_ns);
+	add_members(b, ev, ev_head, G_N_ELEMENTS(ev_head));
 	json_builder_set_member_name(b, "callback");
 	if (spte_mirror_callback_from_name(spte_mirror_callback_name(ev->callback)) ==
 	    (int)ev->callback)
@@ -76,13 +116,7 @@ static void build_event(JsonBuilder *b, const struct spte_mirror_event *ev)
 	}
 	json_builder_end_array(b);
 	spte_json_add_int(b, "result", ev->result);
-	spte_json_add_int(b, "hva_start", ev->hva_start);
-	spte_json_add_int(b, "hva_end", ev->hva_end);
-	spte_json_add_u64_or_null(b, "gpa_start", ev->gpa_start);
-	spte_json_add_u64_or_null(b, "gpa_end", ev->gpa_end);
-	spte_json_add_u64_or_null(b, "old_pfn", ev->old_pfn);
-	spte_json_add_u64_or_null(b, "new_pfn", ev->new_pfn);
-	spte_json_add_int(b, "leaves", ev->leaves);
+	add_members(b, ev, ev_tail, G_N_ELEMENTS(ev_tail));
 	json_builder_end_object(b);
 }
 
@@ -230,23 +264,19 @@ static gboolean get_flags(JsonObject *o, guint i, guint32 *out,
 	return TRUE;
 }
 
-#define EV_MEMBER(m, nullable) \
-	{ #m, nullable, G_STRUCT_OFFSET(struct spte_mirror_event, m) }
-static const struct {
-	const char *name;
-	gboolean nullable;
-	glong offset;
-} u64_members[] = {
-	EV_MEMBER(seq, FALSE),
-	EV_MEMBER(time_ns, FALSE),
-	EV_MEMBER(hva_start, FALSE),
-	EV_MEMBER(hva_end, FALSE),
-	EV_MEMBER(gpa_start, TRUE),
-	EV_MEMBER(gpa_end, TRUE),
-	EV_MEMBER(old_pfn, TRUE),
-	EV_MEMBER(new_pfn, TRUE),
-	EV_MEMBER(leaves, FALSE),
-};
+static gboolean get_members(JsonObject *o, guint i,
+			    struct spte_mirror_event *ev,
+			    const struct ev_member *m, guint n, GError **error)
+{
+	for (guint k = 0; k < n; k++) {
+		guint64 v;
+
+		if (!get_int(o, i, m[k].name, m[k].nullable, &v, error))
+			return FALSE;
+		memcpy(G_STRUCT_MEMBER_P(ev, m[k].offset), &v, sizeof(v));
+	}
+	return TRUE;
+}
 
 static gboolean event_from_json(JsonNode *node, guint i,
 				struct spte_mirror_event *ev, GError **error)
@@ -262,15 +292,9 @@ static gboolean event_from_json(JsonNode *node, guint i,
 	}
 	o = json_node_get_object(node);
 	memset(ev, 0, sizeof(*ev));
-	for (guint k = 0; k < G_N_ELEMENTS(u64_members); k++) {
-		guint64 v;
-
-		if (!get_int(o, i, u64_members[k].name, u64_members[k].nullable,
-			     &v, error))
-			return FALSE;
-		memcpy(G_STRUCT_MEMBER_P(ev, u64_members[k].offset), &v,
-		       sizeof(v));
-	}
+	if (!get_members(o, i, ev, ev_head, G_N_ELEMENTS(ev_head), error) ||
+	    !get_members(o, i, ev, ev_tail, G_N_ELEMENTS(ev_tail), error))
+		return FALSE;
 	if (!get_coded(o, i, &callback_member, &ev->callback, error) ||
 	    !get_coded(o, i, &event_member, &ev->event, error) ||
 	    !get_flags(o, i, &ev->flags, error) ||

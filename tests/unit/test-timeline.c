@@ -86,6 +86,10 @@ static void test_round_trip(void)
 	g_autoptr(GError) error = NULL;
 
 	g_test_message("%s", text);
+	/* the members in the order of struct spte_mirror_event's fields */
+	g_assert_true(g_str_has_prefix(text, "[{\"seq\":"));
+	spte_assert_contains(text, "\"result\":0,\"hva_start\":");
+	spte_assert_contains(text, "\"new_pfn\":176128,\"leaves\":");
 	spte_assert_contains(text, "\"callback\":\"invalidate_range_start\"");
 	spte_assert_contains(text, "\"event\":\"CLEAR\"");
 	spte_assert_contains(text, "\"flags\":[\"blockable\",\"in_slot\"]");
