@@ -44,6 +44,17 @@ gboolean spte_json_is_string(JsonNode *n)
 	       json_node_get_value_type(n) == G_TYPE_STRING;
 }
 
+JsonObject *spte_json_record(JsonNode *node, const char *array, guint i,
+			     const char *what, GError **error)
+{
+	if (node && JSON_NODE_HOLDS_OBJECT(node))
+		return json_node_get_object(node);
+	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
+		    "%s[%u]: expected %s, not %s", array, i, what,
+		    node ? spte_json_node_kind(node) : "nothing");
+	return NULL;
+}
+
 /* @where: "events[3]" or "kvm", where the member was looked for */
 static gboolean member_error_at(GError **error, const char *where,
 				const char *member, const char *what,

@@ -30,6 +30,13 @@ gboolean spte_json_object_member_error(GError **error, const char *object,
 				       JsonNode *n);
 
 /*
+ * @array[@i] as the object a record is, or NULL with @error saying what
+ * it is instead ("events[3]: expected an event object, not an integer").
+ */
+JsonObject *spte_json_record(JsonNode *node, const char *array, guint i,
+			     const char *what, GError **error);
+
+/*
  * @array[@i].@member as an integer; with @nullable, null reads as
  * @null_value.
  */

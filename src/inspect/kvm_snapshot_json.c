@@ -177,13 +177,12 @@ static gboolean leaf_from_json(JsonNode *node, guint i,
 			       enum spte_kvm_spte_format fmt,
 			       struct spte_kvm_leaf *l, GError **error)
 {
+	JsonObject *o = spte_json_record(node, LEAVES, i, "a leaf object",
+					 error);
 	guint64 level, copies, age_clears, raw;
-	JsonObject *o;
 
-	if (!JSON_NODE_HOLDS_OBJECT(node))
-		return leaf_invalid(error, i, "must be an object, not %s",
-				    spte_json_node_kind(node));
-	o = json_node_get_object(node);
+	if (!o)
+		return FALSE;
 	if (!spte_json_member_int(o, LEAVES, i, "gpa", FALSE, 0, &l->gpa, error) ||
 	    !spte_json_member_int(o, LEAVES, i, "level", FALSE, 0, &level, error) ||
 	    !spte_json_member_int(o, LEAVES, i, "size", FALSE, 0, &l->size, error) ||

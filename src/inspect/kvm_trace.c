@@ -350,16 +350,12 @@ JsonNode *spte_kvm_trace_to_json(GPtrArray *recs)
 static gboolean rec_from_json(JsonNode *node, guint i,
 			      struct spte_kvm_trace_rec *r, GError **error)
 {
-	JsonObject *o;
+	JsonObject *o = spte_json_record(node, "kvm_trace", i,
+					 "a tracepoint record object", error);
 	guint64 pid;
 
-	if (!JSON_NODE_HOLDS_OBJECT(node)) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "kvm_trace[%u]: expected a tracepoint record object",
-			    i);
+	if (!o)
 		return FALSE;
-	}
-	o = json_node_get_object(node);
 	if (!spte_json_member_string(o, "kvm_trace", i, "event", &r->event, error) ||
 	    !spte_json_member_string(o, "kvm_trace", i, "comm", &r->comm, error) ||
 	    !spte_json_member_int(o, "kvm_trace", i, "pid", FALSE, SPTE_KVM_TRACE_NO_GPA, &pid, error) ||

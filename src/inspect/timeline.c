@@ -281,16 +281,12 @@ static gboolean get_members(JsonObject *o, guint i,
 static gboolean event_from_json(JsonNode *node, guint i,
 				struct spte_mirror_event *ev, GError **error)
 {
-	JsonObject *o;
+	JsonObject *o = spte_json_record(node, "events", i, "an event object",
+					 error);
 	guint64 result;
 
-	if (!JSON_NODE_HOLDS_OBJECT(node)) {
-		g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-			    "events[%u]: expected an event object, not %s", i,
-			    spte_json_node_kind(node));
+	if (!o)
 		return FALSE;
-	}
-	o = json_node_get_object(node);
 	memset(ev, 0, sizeof(*ev));
 	if (!get_members(o, i, ev, ev_head, G_N_ELEMENTS(ev_head), error) ||
 	    !get_members(o, i, ev, ev_tail, G_N_ELEMENTS(ev_tail), error))

@@ -13,6 +13,7 @@
 #include "timeline.h"
 #include "spte-test.h"
 #include "spte-test-events.h"
+#include "spte_error.h"
 
 /* ---- the algorithm, on records of a kind and an address ---- */
 
@@ -446,6 +447,14 @@ static void test_kvm_rows(void)
 		g_assert_cmphex(a->gpa_start, ==, b->gpa_start);
 		g_assert_cmphex(a->gpa_end, ==, b->gpa_end);
 	}
+	g_clear_pointer(&back, g_ptr_array_unref);
+
+	/* a record that is no object is named, with what it is instead */
+	json_array_add_string_element(json_node_get_array(json), "ksmd");
+	g_assert_false(spte_kvm_trace_from_json(json, &back, &error));
+	g_assert_error(error, SPTE_ERROR, SPTE_ERROR_INVALID);
+	g_assert_cmpstr(error->message, ==, "kvm_trace[126]: expected a "
+			"tracepoint record object, not a string");
 }
 
 static char *write_report(const char *dir, const char *name,

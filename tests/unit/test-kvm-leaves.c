@@ -578,7 +578,7 @@ static const struct {
 	  "kvm: 'incomplete' must be a string or null, not an integer" },
 	{ "{\"format\": \"EPT\", \"incomplete\": null}",
 	  "kvm: 'leaves' is missing (expected an array)" },
-	{ SNAP("7"), "kvm.leaves[0]: must be an object, not an integer" },
+	{ SNAP("7"), "kvm.leaves[0]: expected a leaf object, not an integer" },
 	{ SNAP("{\"gpa\": \"0x1000\"}"),
 	  "kvm.leaves[0]: 'gpa' must be an integer, not a string" },
 	{ SNAP(GOOD_LEAF() ", {\"gpa\": 8192, \"level\": 1}"),
