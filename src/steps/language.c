@@ -135,19 +135,30 @@ static gboolean mode_kind(const struct spte_verb *v, const char *word,
 	return TRUE;
 }
 
+/* "a|b|c": the names of @words that @allowed has a bit for. */
+static char *words_joined(const struct spte_step_word *words, guint allowed)
+{
+	GString *names = g_string_new(NULL);
+
+	for (guint i = 0; words[i].name; i++)
+		if (allowed & (1U << i))
+			g_string_append_printf(names, "%s%s",
+					       names->len ? "|" : "",
+					       words[i].name);
+	return g_string_free(names, FALSE);
+}
+
 /* A usage's a|b|... of .words spells them all, in their order. */
 static gboolean words_spelt(const struct spte_verb *v, const char *word,
 			    GError **error)
 {
-	g_autoptr(GString) all = g_string_new(NULL);
+	g_autofree char *all = words_joined(v->words, ~0U);
+	g_autofree char *problem = NULL;
 
-	for (const struct spte_step_word *w = v->words; w->name; w++)
-		g_string_append_printf(all, "%s%s", all->len ? "|" : "",
-				       w->name);
-	if (g_str_equal(word, all->str))
+	if (g_str_equal(word, all))
 		return TRUE;
-	g_string_prepend(all, "is not its words, ");
-	return grammar_error(error, v, word, all->str);
+	problem = g_strdup_printf("is not its words, %s", all);
+	return grammar_error(error, v, word, problem);
 }
 
 /* What one usage word after the verb's name takes. */
@@ -243,20 +254,17 @@ static gboolean parse_choice(const struct spte_step_word *words,
 			     guint allowed, const char *word, int *value,
 			     GError **error)
 {
-	g_autoptr(GString) names = g_string_new(NULL);
+	g_autofree char *names = NULL;
 
 	for (guint i = 0; words[i].name; i++) {
-		if (!(allowed & (1U << i)))
-			continue;
-		if (g_str_equal(word, words[i].name)) {
+		if ((allowed & (1U << i)) && g_str_equal(word, words[i].name)) {
 			*value = words[i].value;
 			return TRUE;
 		}
-		g_string_append_printf(names, "%s%s", names->len ? "|" : "",
-				       words[i].name);
 	}
+	names = words_joined(words, allowed);
 	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
-		    "'%s' is not %s", word, names->str);
+		    "'%s' is not %s", word, names);
 	return FALSE;
 }
 
