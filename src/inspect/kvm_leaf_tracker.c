@@ -9,11 +9,7 @@
 #include "kvm_leaf_tracker.h"
 #include "knobs.h"
 #include "spte_error.h"
-
-static const char *const tracefs_roots[] = {
-	"/sys/kernel/tracing",
-	"/sys/kernel/debug/tracing",
-};
+#include "tracefs.h"
 
 /* What the model replays; the first is the one that must exist. */
 static const char *const leaf_events[] = {
@@ -162,17 +158,18 @@ void spte_kvm_leaf_tracker_stop(struct spte_kvm_leaf_tracker *t)
 
 static const char *find_root(GError **error)
 {
-	for (guint i = 0; i < G_N_ELEMENTS(tracefs_roots); i++) {
-		g_autofree char *inst = g_build_filename(tracefs_roots[i],
-							 "instances", NULL);
+	const char *root = spte_tracefs_root(error);
+	g_autofree char *inst = NULL;
 
-		if (g_file_test(inst, G_FILE_TEST_IS_DIR))
-			return tracefs_roots[i];
+	if (!root)
+		return NULL;
+	inst = g_build_filename(root, "instances", NULL);
+	if (!g_file_test(inst, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
+			    "tracefs at %s has no instances", root);
+		return NULL;
 	}
-	g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
-		    "tracefs with instances is not mounted (looked at %s and "
-		    "%s)", tracefs_roots[0], tracefs_roots[1]);
-	return NULL;
+	return root;
 }
 
 /*

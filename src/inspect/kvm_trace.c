@@ -10,11 +10,7 @@
 #include "knobs.h"
 #include "kvm_trace.h"
 #include "spte_error.h"
-
-static const char *const tracefs_roots[] = {
-	"/sys/kernel/tracing",
-	"/sys/kernel/debug/tracing",
-};
+#include "tracefs.h"
 
 static const struct {
 	const char *name;
@@ -100,24 +96,18 @@ void spte_kvm_trace_stop(struct spte_kvm_trace *t)
 
 static const char *find_root(GError **error)
 {
-	for (guint i = 0; i < G_N_ELEMENTS(tracefs_roots); i++) {
-		g_autofree char *trace = g_build_filename(tracefs_roots[i],
-							  "trace", NULL);
+	const char *root = spte_tracefs_root(error);
+	g_autofree char *trace = NULL;
 
-		if (!g_file_test(trace, G_FILE_TEST_EXISTS))
-			continue;
-		if (access(trace, W_OK) < 0) {
-			spte_set_errno(error, errno,
-				       "tracefs at %s is not writable",
-				       tracefs_roots[i]);
-			return NULL;
-		}
-		return tracefs_roots[i];
+	if (!root)
+		return NULL;
+	trace = g_build_filename(root, "trace", NULL);
+	if (access(trace, W_OK) < 0) {
+		spte_set_errno(error, errno, "tracefs at %s is not writable",
+			       root);
+		return NULL;
 	}
-	g_set_error(error, SPTE_ERROR, SPTE_ERROR_UNSUPPORTED,
-		    "tracefs is not mounted (looked at %s and %s)",
-		    tracefs_roots[0], tracefs_roots[1]);
-	return NULL;
+	return root;
 }
 
 gboolean spte_kvm_trace_start(struct spte_kvm_trace **out, GError **error)

@@ -44,9 +44,9 @@ struct spte_kvm_trace_rec {
 };
 
 /*
- * Find tracefs (/sys/kernel/tracing, then /sys/kernel/debug/tracing),
- * enable the events above with an empty buffer.  Fails, saying which, when
- * tracefs is not mounted or not writable (SPTE_ERROR_UNSUPPORTED or
+ * Find tracefs (tracefs.h: mounted if it is not), enable the events
+ * above with an empty buffer.  Fails, saying which, when tracefs cannot
+ * be mounted or is not writable (SPTE_ERROR_UNSUPPORTED or
  * SPTE_ERROR_FAILED) or lacks the kvm events (SPTE_ERROR_UNSUPPORTED:
  * kvm.ko not loaded).  kvm_set_spte_hva is optional.
  */

@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/kvm.h>
@@ -16,6 +18,7 @@
 #include "kvm_stats.h"
 #include "kvm_trace.h"
 #include "primary.h"
+#include "tracefs.h"
 #include "view3.h"
 #include "spte-test.h"
 #include "spte_error.h"
@@ -283,6 +286,58 @@ static void test_trace_live(void)
 	close(kvm);
 }
 
+/*
+ * Where no tracefs is mounted, spte mounts it: tried in a mount namespace
+ * of a child's own with every tracefs (and debugfs, whose tracing/ is one)
+ * taken away, so that the host's mounts stay as they are.
+ */
+static void test_tracefs_mount(void)
+{
+	static const char *const unmount[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+		"/sys/kernel/debug",
+	};
+	int pipefd[2], status;
+	char buf[256] = "";
+	pid_t pid;
+
+	g_assert_cmpint(pipe(pipefd), ==, 0);
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		g_autoptr(GError) error = NULL;
+		const char *root;
+
+		close(pipefd[0]);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			dprintf(pipefd[1], "skip: no mount namespace: %s",
+				g_strerror(errno));
+			_exit(0);
+		}
+		for (guint i = 0; i < G_N_ELEMENTS(unmount); i++)
+			while (umount2(unmount[i], MNT_DETACH) == 0)
+				;
+		if (g_file_test("/sys/kernel/tracing/trace", G_FILE_TEST_EXISTS)) {
+			dprintf(pipefd[1], "fail: tracefs is still mounted");
+			_exit(0);
+		}
+		root = spte_tracefs_root(&error);
+		dprintf(pipefd[1], "%s", root ? root : error->message);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	g_assert_cmpint(read(pipefd[0], buf, sizeof(buf) - 1), >, 0);
+	close(pipefd[0]);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (g_str_has_prefix(buf, "skip: ")) {
+		g_test_skip(buf + 6);
+		return;
+	}
+	g_assert_cmpstr(buf, ==, "/sys/kernel/tracing");
+}
+
 #define RX_A_WB (SPTE_EPT_R | SPTE_EPT_X | SPTE_EPT_A)
 #define RWX_AD_WB (SPTE_EPT_RWX | SPTE_EPT_A | SPTE_EPT_D)
 
@@ -494,6 +549,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/inspect/kvm_stats", test_kvm_stats);
 	g_test_add_func("/inspect/trace/parse", test_trace_parse);
 	g_test_add_func("/inspect/trace/live", test_trace_live);
+	g_test_add_func("/inspect/trace/tracefs-mount", test_tracefs_mount);
 	g_test_add_func("/inspect/view3/synthetic", test_view3_synthetic);
 	g_test_add_func("/inspect/view3/no-module", test_view3_no_module);
 	g_test_add_func("/inspect/view3/vm", test_view3_vm);
