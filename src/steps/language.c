@@ -116,18 +116,24 @@ static gboolean is_capitals(const char *word)
 	return word[0] != '\0';
 }
 
+/* Where @name stands in @words, or -1. */
+static int word_index(const struct spte_step_word *words, const char *name)
+{
+	for (int i = 0; words[i].name; i++)
+		if (g_str_equal(name, words[i].name))
+			return i;
+	return -1;
+}
+
 static gboolean mode_kind(const struct spte_verb *v, const char *word,
 			  struct grammar *g, GError **error)
 {
 	g_auto(GStrv) alternatives = g_strsplit(word, "|", -1);
 
 	for (guint i = 0; alternatives[i]; i++) {
-		guint m = 0;
+		int m = word_index(modes, alternatives[i]);
 
-		while (modes[m].name &&
-		       g_strcmp0(alternatives[i], modes[m].name) != 0)
-			m++;
-		if (!modes[m].name)
+		if (m < 0)
 			return grammar_error(error, v, alternatives[i],
 					     "is no argument kind nor mode (step.h)");
 		g->modes |= 1U << m;
@@ -254,13 +260,12 @@ static gboolean parse_choice(const struct spte_step_word *words,
 			     guint allowed, const char *word, int *value,
 			     GError **error)
 {
+	int i = word_index(words, word);
 	g_autofree char *names = NULL;
 
-	for (guint i = 0; words[i].name; i++) {
-		if ((allowed & (1U << i)) && g_str_equal(word, words[i].name)) {
-			*value = words[i].value;
-			return TRUE;
-		}
+	if (i >= 0 && (allowed & (1U << i))) {
+		*value = words[i].value;
+		return TRUE;
 	}
 	names = words_joined(words, allowed);
 	g_set_error(error, SPTE_ERROR, SPTE_ERROR_INVALID,
